@@ -1,0 +1,246 @@
+//! The one error type users see: each variant renders as one or two lines that
+//! say what went wrong and what to do, and maps to an exit code in one place.
+
+use std::path::PathBuf;
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the operation failed or a check did not hold.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: the command line was wrong.
+pub const EXIT_USAGE: i32 = 2;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or argument the user gave cannot work.
+    #[error("{0}")]
+    Usage(String),
+
+    #[error(
+        "no kubeconfig found: set KUBECONFIG, pass --kubeconfig FILE, or start the built-in sandbox with `kubectl sts sandbox`"
+    )]
+    NoKubeconfig,
+
+    #[error("cannot read kubeconfig {path}: {reason}")]
+    KubeconfigUnreadable { path: PathBuf, reason: String },
+
+    #[error("invalid kubeconfig: {0}")]
+    KubeconfigInvalid(String),
+
+    #[error(
+        "cannot reach the API server at {url}: {reason}\nIs the cluster running? Check --context/--kubeconfig, or start one with `kubectl sts sandbox`."
+    )]
+    Unreachable { url: String, reason: String },
+
+    #[error(
+        "the API server at {url} rejected our credentials (401 Unauthorized): {message}\nRefresh the token or certificate in your kubeconfig."
+    )]
+    Unauthorized { url: String, message: String },
+
+    #[error(
+        "forbidden: {message}\nAsk your cluster admin for the missing permission (see the RBAC section of the README)."
+    )]
+    Forbidden { message: String },
+
+    #[error("{}", not_found_message(.name, .namespace, .existing))]
+    StatefulSetNotFound {
+        name: String,
+        namespace: String,
+        /// StatefulSets that do exist in the namespace (shown when there are few).
+        existing: Vec<String>,
+    },
+
+    /// Any other failure the API server reported, with its own message.
+    #[error("{reason} ({code}): {message}")]
+    Api {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    #[error("timed out after {after}: {what}")]
+    Timeout { after: String, what: String },
+
+    /// The operation ran and did not succeed; the message says how.
+    #[error("{0}")]
+    Failed(String),
+
+    #[error("`kubectl sts {command}` is not implemented yet (tracked in issue {issue})")]
+    NotImplemented { command: &'static str, issue: u32 },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// stdout was closed by the reader (`kubectl sts volumes | head`): not an error for the user.
+    #[error("broken pipe")]
+    BrokenPipe,
+
+    #[error("unexpected error from the Kubernetes client: {0}")]
+    Client(String),
+}
+
+fn not_found_message(name: &str, namespace: &str, existing: &[String]) -> String {
+    let mut message = format!("statefulset \"{name}\" not found in namespace \"{namespace}\"");
+    match existing.len() {
+        0 => message.push_str(
+            "\nThis namespace has no StatefulSets; pick another with -n NAMESPACE, or look everywhere with `kubectl sts status -A`.",
+        ),
+        1..=8 => message.push_str(&format!(
+            "\nStatefulSets in \"{namespace}\": {}",
+            existing.join(", ")
+        )),
+        n => message.push_str(&format!(
+            "\n{n} StatefulSets exist in \"{namespace}\"; list them with `kubectl sts status`."
+        )),
+    }
+    message
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            Error::BrokenPipe => EXIT_OK,
+            _ => EXIT_FAILED,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::BrokenPipe {
+            return Error::BrokenPipe;
+        }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Translate a kube client error into what the user should read, naming the
+    /// server for connection problems.
+    pub fn from_kube(err: kube::Error, server_url: &str) -> Self {
+        match err {
+            kube::Error::Api(status) => Self::from_status(&status, server_url),
+            kube::Error::HyperError(e) => Error::Unreachable {
+                url: server_url.to_string(),
+                reason: root_cause(&e),
+            },
+            kube::Error::Service(e) => Error::Unreachable {
+                url: server_url.to_string(),
+                reason: root_cause(e.as_ref()),
+            },
+            kube::Error::Auth(e) => Error::Unauthorized {
+                url: server_url.to_string(),
+                message: e.to_string(),
+            },
+            kube::Error::InferKubeconfig(e) => Error::KubeconfigInvalid(e.to_string()),
+            other => Error::Client(root_cause(&other)),
+        }
+    }
+
+    fn from_status(status: &kube::core::Status, server_url: &str) -> Self {
+        match status.code {
+            401 => Error::Unauthorized {
+                url: server_url.to_string(),
+                message: status.message.clone(),
+            },
+            403 => Error::Forbidden {
+                message: status.message.clone(),
+            },
+            _ => Error::Api {
+                code: status.code,
+                reason: if status.reason.is_empty() {
+                    "Error".to_string()
+                } else {
+                    status.reason.clone()
+                },
+                message: status.message.clone(),
+            },
+        }
+    }
+
+    /// True when the API said the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { code: 404, .. })
+    }
+}
+
+/// The innermost message of an error chain: "Connection refused (os error 111)"
+/// says more to a user than "client error (Connect)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    let mut messages = vec![current.to_string()];
+    while let Some(next) = current.source() {
+        messages.push(next.to_string());
+        current = next;
+    }
+    messages
+        .into_iter()
+        .rev()
+        .find(|m| !m.is_empty())
+        .unwrap_or_else(|| "unknown error".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_lists_the_statefulsets_that_exist_when_few() {
+        let err = Error::StatefulSetNotFound {
+            name: "wbe".into(),
+            namespace: "default".into(),
+            existing: vec!["web".into(), "redis-sts".into()],
+        };
+        let text = err.to_string();
+        assert!(text.starts_with("statefulset \"wbe\" not found in namespace \"default\""));
+        assert!(text.contains("web, redis-sts"));
+        assert_eq!(err.exit_code(), EXIT_FAILED);
+    }
+
+    #[test]
+    fn not_found_in_an_empty_namespace_suggests_where_to_look() {
+        let err = Error::StatefulSetNotFound {
+            name: "web".into(),
+            namespace: "prod".into(),
+            existing: vec![],
+        };
+        assert!(err.to_string().contains("-n NAMESPACE"));
+    }
+
+    #[test]
+    fn usage_errors_exit_2_and_broken_pipes_exit_0() {
+        assert_eq!(Error::Usage("bad".into()).exit_code(), EXIT_USAGE);
+        let pipe = Error::io(
+            "writing",
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert!(matches!(pipe, Error::BrokenPipe));
+        assert_eq!(pipe.exit_code(), EXIT_OK);
+    }
+
+    #[test]
+    fn api_statuses_map_to_forbidden_and_unauthorized() {
+        let forbidden = kube::core::Status::failure(
+            "statefulsets.apps \"web\" is forbidden: User \"u\" cannot patch resource \"statefulsets\" in API group \"apps\" in the namespace \"default\"",
+            "Forbidden",
+        )
+        .with_code(403);
+        let err = Error::from_kube(kube::Error::Api(forbidden.boxed()), "http://x");
+        assert!(matches!(err, Error::Forbidden { .. }));
+        assert!(
+            err.to_string()
+                .contains("cannot patch resource \"statefulsets\"")
+        );
+
+        let unauthorized =
+            kube::core::Status::failure("Unauthorized", "Unauthorized").with_code(401);
+        let err = Error::from_kube(kube::Error::Api(unauthorized.boxed()), "http://x");
+        assert!(err.to_string().contains("http://x"));
+    }
+}

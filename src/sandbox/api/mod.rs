@@ -1,0 +1,3 @@
+//! The simulated API server.
+
+pub mod error;

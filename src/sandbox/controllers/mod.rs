@@ -1,0 +1,1 @@
+//! Simulated controllers, each a client of the API server.

@@ -1,0 +1,1 @@
+//! Exec into simulated containers.

@@ -1,0 +1,1 @@
+//! On-disk layout of what a node holds: container layers, emptyDirs, logs, volume backing directories.
