@@ -12,6 +12,10 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::{Error, Result};
 use crate::output::Styling;
 
+/// The field manager of every write kubectl-sts makes, so GitOps tools
+/// (Argo CD, Flux) can tell our changes from theirs.
+pub const FIELD_MANAGER: &str = "kubectl-sts";
+
 /// What every command gets: the global flags and how to present output.
 #[derive(Debug, Clone)]
 pub struct Context {

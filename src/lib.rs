@@ -5,7 +5,10 @@ pub mod commands;
 pub mod completion;
 pub mod context;
 pub mod error;
+pub mod inventory;
 pub mod output;
+pub mod prompt;
+pub mod revisions;
 pub mod sandbox;
 pub mod sts;
 

@@ -140,6 +140,64 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
         .map_err(|e| Error::Failed(format!("cannot encode output as YAML: {e}")))
 }
 
+/// An age the way kubectl prints it (apimachinery's `duration.HumanDuration`):
+/// `45s`, `2m30s`, `15m`, `3h20m`, `2d5h`, `400d`, `3y12d`.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".to_string();
+    }
+    if seconds < 0 {
+        return "0s".to_string();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        return match seconds % 60 {
+            0 => format!("{minutes}m"),
+            s => format!("{minutes}m{s}s"),
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        return match minutes % 60 {
+            0 => format!("{hours}h"),
+            m => format!("{hours}h{m}m"),
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        return match hours % 24 {
+            0 => format!("{}d", hours / 24),
+            h => format!("{}d{h}h", hours / 24),
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        return match (hours / 24) % 365 {
+            0 => format!("{}y", hours / 24 / 365),
+            d => format!("{}y{d}d", hours / 24 / 365),
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+/// The age of a timestamp now, kubectl-style; `<unknown>` without one.
+pub fn age(timestamp: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> String {
+    match timestamp {
+        Some(time) => human_duration(jiff::Timestamp::now().as_second() - time.0.as_second()),
+        None => "<unknown>".to_string(),
+    }
+}
+
 /// Write to stdout; a reader that went away (`| head`) ends the command quietly.
 pub fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -183,6 +241,20 @@ mod tests {
         };
         assert!(render_table(&["status"], &rows, styled).contains('\u{1b}'));
         assert!(!render_table(&["status"], &rows, Styling::plain()).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(human_duration(5), "5s");
+        assert_eq!(human_duration(119), "119s");
+        assert_eq!(human_duration(150), "2m30s");
+        assert_eq!(human_duration(600), "10m");
+        assert_eq!(human_duration(3 * 3600 + 20 * 60), "3h20m");
+        assert_eq!(human_duration(10 * 3600), "10h");
+        assert_eq!(human_duration(53 * 3600), "2d5h");
+        assert_eq!(human_duration(400 * 86400), "400d");
+        assert_eq!(human_duration(-1), "0s");
+        assert_eq!(human_duration(-5), "<invalid>");
     }
 
     #[derive(Serialize)]

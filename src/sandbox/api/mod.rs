@@ -1,3 +1,16 @@
 //! The simulated API server.
 
+pub mod auth;
+pub mod cluster;
+pub mod defaults;
+pub mod discovery;
 pub mod error;
+pub mod faults;
+pub mod http;
+pub mod openapi;
+pub mod persist;
+pub mod selectors;
+pub mod store;
+pub mod strategic;
+pub mod table;
+pub mod watch;

@@ -31,6 +31,8 @@ pub enum Part {
     Param { param: Param, quoted: bool },
     /// `$(...)` or `` `...` ``.
     Command { script: Script, quoted: bool },
+    /// `$((...))`: the expression text.
+    Arithmetic { expr: String, quoted: bool },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -435,8 +437,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, SyntaxError> {
             }
         }
     }
-    finish_word!();
-    if !word.is_empty() {
+    if in_word || !word.is_empty() {
         tokens.push(Token::Word(word.take()));
     }
     // `&>` was lexed as a redirect of fd 1 followed by a marker: rewrite the
@@ -537,6 +538,20 @@ fn lex_dollar(
         }
     };
     match lexer.peek() {
+        Some('(') if lexer.peek_at(1) == Some('(') => {
+            lexer.bump();
+            lexer.bump();
+            let inner = read_balanced_parens(lexer)?;
+            // `$((expr))`: the inner text ends with the closing `)` of `((`.
+            if lexer.peek() != Some(')') {
+                return Err(SyntaxError::Unexpected("\")\"".into()));
+            }
+            lexer.bump();
+            word.parts.push(Part::Arithmetic {
+                expr: inner,
+                quoted,
+            });
+        }
         Some('(') => {
             lexer.bump();
             let source = read_balanced_parens(lexer)?;
@@ -1048,7 +1063,11 @@ mod tests {
         );
         assert_eq!(
             command.words[3],
-            Word(vec![Part::Bare("d".into()), Part::Quoted(" e".into())])
+            Word(vec![
+                Part::Bare("d".into()),
+                Part::Quoted(" ".into()),
+                Part::Bare("e".into())
+            ])
         );
     }
 

@@ -1,0 +1,1196 @@
+//! Drives a canary against the cluster: every partition change is written in
+//! the same request as the state annotation (guarded by the resourceVersion
+//! read just before), so the recorded step is always the one in force, and a
+//! killed process is resumed from there.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
+use kube::api::{Api, AttachParams, DeleteParams, Patch, PatchParams};
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+
+use super::change::{self, ChangeSource};
+use super::gate::{self, GateOutcome};
+use super::plan::{self, PlannedStep};
+use super::state::{self, CanaryState, Holder, Phase, Request, STATE_ANNOTATION, STATE_VERSION};
+use super::{LEASE, Pause};
+use crate::cli::{CanaryArgs, OutputFormat};
+use crate::commands::Outcome;
+use crate::context::{Connection, Context, FIELD_MANAGER};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::prompt;
+use crate::revisions;
+use crate::sts;
+
+/// How often to look again while nothing changes (soak countdowns, lease renewal).
+const TICK: Duration = Duration::from_millis(250);
+
+/// One line of progress.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressEvent<'a> {
+    time: String,
+    stateful_set: &'a str,
+    phase: Phase,
+    step: Option<usize>,
+    steps: usize,
+    partition: u32,
+    message: &'a str,
+}
+
+struct Reporting {
+    json: bool,
+}
+
+impl Reporting {
+    fn say(&self, set_name: &str, state: &CanaryState, replicas: u32, message: &str) -> Result<()> {
+        let now = jiff::Timestamp::now();
+        if self.json {
+            let event = ProgressEvent {
+                time: now.to_string(),
+                stateful_set: set_name,
+                phase: state.phase,
+                step: state.current_step.map(|s| s + 1),
+                steps: state.steps.len(),
+                partition: state.current_partition(replicas),
+                message,
+            };
+            let line = serde_json::to_string(&event)
+                .map_err(|e| Error::Failed(format!("cannot encode progress: {e}")))?;
+            output::print(&format!("{line}\n"))
+        } else {
+            let clock = now.strftime("%H:%M:%S");
+            output::print(&format!("{clock} {message}\n"))
+        }
+    }
+}
+
+/// The live view of the set and its pods, kept by watches (never by polling).
+struct LiveView {
+    sets: Store<StatefulSet>,
+    pods: Store<Pod>,
+    changes: tokio::sync::mpsc::UnboundedReceiver<()>,
+    _tasks: Vec<tokio::task::JoinHandle<()>>,
+    key: ObjectRef<StatefulSet>,
+}
+
+impl LiveView {
+    fn start(connection: &Connection, set: &StatefulSet) -> Self {
+        let namespace = sts::namespace(set).to_string();
+        let name = sts::name(set).to_string();
+        let (sets, set_writer) = reflector::store::<StatefulSet>();
+        let (pods, pod_writer) = reflector::store::<Pod>();
+        let (notify, changes) = tokio::sync::mpsc::unbounded_channel();
+        let set_api: Api<StatefulSet> = Api::namespaced(connection.client.clone(), &namespace);
+        let pod_api: Api<Pod> = Api::namespaced(connection.client.clone(), &namespace);
+        let set_config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let pod_config = match sts::pod_selector(set) {
+            Some(selector) => watcher::Config::default().labels(&selector),
+            None => watcher::Config::default(),
+        };
+        let set_notify = notify.clone();
+        let set_task = tokio::spawn(async move {
+            let stream =
+                reflector::reflector(set_writer, watcher(set_api, set_config)).default_backoff();
+            futures::pin_mut!(stream);
+            while let Some(item) = stream.next().await {
+                if let Err(err) = item {
+                    tracing::debug!("statefulset watch: {err}");
+                }
+                if set_notify.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        let pod_task = tokio::spawn(async move {
+            let stream =
+                reflector::reflector(pod_writer, watcher(pod_api, pod_config)).default_backoff();
+            futures::pin_mut!(stream);
+            while let Some(item) = stream.next().await {
+                if let Err(err) = item {
+                    tracing::debug!("pod watch: {err}");
+                }
+                if notify.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        LiveView {
+            sets,
+            pods,
+            changes,
+            _tasks: vec![set_task, pod_task],
+            key: ObjectRef::new(&name).within(&namespace),
+        }
+    }
+
+    async fn ready(&self) -> Result<()> {
+        let timeout = Duration::from_secs(30);
+        let both = async {
+            let _ = self.sets.wait_until_ready().await;
+            let _ = self.pods.wait_until_ready().await;
+        };
+        tokio::time::timeout(timeout, both)
+            .await
+            .map_err(|_| Error::Timeout {
+                after: "30s".into(),
+                what: "starting watches on the StatefulSet and its pods".into(),
+            })
+    }
+
+    fn set(&self) -> Option<Arc<StatefulSet>> {
+        self.sets.get(&self.key)
+    }
+
+    fn pods(&self) -> Vec<Pod> {
+        self.pods.state().iter().map(|p| (**p).clone()).collect()
+    }
+
+    /// Wait for the next change, or a tick.
+    async fn next_change(&mut self) {
+        let _ = tokio::time::timeout(TICK, self.changes.recv()).await;
+        // Drain bursts so one evaluation covers them.
+        while self.changes.try_recv().is_ok() {}
+    }
+}
+
+struct Canary<'a> {
+    connection: &'a Connection,
+    api: Api<StatefulSet>,
+    name: String,
+    namespace: String,
+    args: &'a CanaryArgs,
+    pause: Pause,
+    reporting: Reporting,
+    recorder: Recorder,
+    reference: ObjectReference,
+    holder: Holder,
+    /// The template this canary rolls out; anything else means someone else changed it.
+    new_template: PodTemplateSpec,
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn now_string() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn lease_until() -> String {
+    let until = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(LEASE.as_secs() as i64))
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    until.to_string()
+}
+
+/// The recorded canary state on a set, if any.
+fn recorded_state(set: &StatefulSet) -> Result<Option<CanaryState>> {
+    match set
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STATE_ANNOTATION))
+    {
+        Some(text) => CanaryState::parse(text).map(Some).map_err(Error::Failed),
+        None => Ok(None),
+    }
+}
+
+fn replicas_of(set: &StatefulSet) -> u32 {
+    sts::desired_replicas(set).max(0) as u32
+}
+
+/// `spec.updateStrategy` with a new partition, keeping maxUnavailable.
+fn strategy_with_partition(set: &StatefulSet, partition: u32) -> Value {
+    let mut strategy = serde_json::to_value(set.spec.update_strategy.clone().unwrap_or_default())
+        .unwrap_or_else(|_| json!({}));
+    strategy["type"] = json!("RollingUpdate");
+    if !strategy.get("rollingUpdate").is_some_and(Value::is_object) {
+        strategy["rollingUpdate"] = json!({});
+    }
+    strategy["rollingUpdate"]["partition"] = json!(partition);
+    strategy
+}
+
+fn annotations_with(set: &StatefulSet, state: &CanaryState) -> Value {
+    let mut annotations: BTreeMap<String, String> =
+        set.metadata.annotations.clone().unwrap_or_default();
+    annotations.insert(STATE_ANNOTATION.to_string(), state.to_json());
+    json!(annotations)
+}
+
+pub async fn run(
+    context: &Context,
+    args: CanaryArgs,
+    format: OutputFormat,
+    pause: Pause,
+) -> Result<Outcome> {
+    let connection = context.connect().await?;
+    let set = connection.statefulset(&args.name).await?;
+    let recorded = recorded_state(&set)?;
+
+    if args.status {
+        return show_status(&set, recorded.as_ref(), format);
+    }
+    if args.promote || args.abort {
+        return send_request(&connection, &set, recorded, &args).await;
+    }
+
+    let namespace = sts::namespace(&set).to_string();
+    let holder = Holder {
+        id: uuid::Uuid::new_v4().to_string(),
+        host: this_host(),
+        pid: std::process::id(),
+    };
+    let reference = ObjectReference {
+        api_version: Some("apps/v1".into()),
+        kind: Some("StatefulSet".into()),
+        name: Some(args.name.clone()),
+        namespace: Some(namespace.clone()),
+        uid: set.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let recorder = Recorder::new(
+        connection.client.clone(),
+        Reporter {
+            controller: FIELD_MANAGER.to_string(),
+            instance: Some(holder.id.clone()),
+        },
+    );
+    let mut canary = Canary {
+        connection: &connection,
+        api: Api::namespaced(connection.client.clone(), &namespace),
+        name: args.name.clone(),
+        namespace,
+        args: &args,
+        pause,
+        reporting: Reporting {
+            json: format == OutputFormat::Json,
+        },
+        recorder,
+        reference,
+        holder,
+        new_template: set.spec.template.clone(),
+    };
+
+    if args.resume {
+        let Some(state) = recorded else {
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" has no recorded canary to resume",
+                args.name
+            )));
+        };
+        if !state.phase.is_active() {
+            return Err(Error::Failed(format!(
+                "the canary of \"{}\" already ended ({:?}); start a new one instead",
+                args.name, state.phase
+            )));
+        }
+        if !state::may_take_over(&state, jiff::Timestamp::now(), &this_host(), process_alive) {
+            return Err(Error::Failed(format!(
+                "the canary of \"{}\" is still driven by {} (pid {} on {}) until {}; wait for its lease to expire",
+                args.name,
+                state.holder.id,
+                state.holder.pid,
+                state.holder.host,
+                state.lease_expires_at
+            )));
+        }
+        return canary.drive(state, true).await;
+    }
+
+    canary.start(set, recorded).await
+}
+
+fn show_status(
+    set: &StatefulSet,
+    recorded: Option<&CanaryState>,
+    format: OutputFormat,
+) -> Result<Outcome> {
+    let Some(state) = recorded else {
+        output::print(&format!(
+            "statefulset \"{}\" has no canary recorded\n",
+            sts::name(set)
+        ))?;
+        return Ok(Outcome::Success);
+    };
+    if format == OutputFormat::Json {
+        output::print(&output::to_json(state)?)?;
+        return Ok(Outcome::Success);
+    }
+    let replicas = replicas_of(set);
+    let step = match state.current_step {
+        Some(index) => format!("{} of {}", index + 1, state.steps.len()),
+        None => format!("gate (0 of {})", state.steps.len()),
+    };
+    output::print(&format!(
+        "Canary of statefulset {}: {:?}\n  step:       {step}, partition {}\n  revisions:  {} -> {}\n  original partition: {}\n  holder:     {} (pid {} on {}), lease until {}\n  started:    {}\n  updated:    {}\n  message:    {}\n",
+        sts::name(set),
+        state.phase,
+        state.current_partition(replicas),
+        state.from_revision,
+        state.to_revision.as_deref().unwrap_or("(not observed yet)"),
+        state.original_partition,
+        state.holder.id,
+        state.holder.pid,
+        state.holder.host,
+        state.lease_expires_at,
+        state.started_at,
+        state.updated_at,
+        state.message,
+    ))?;
+    Ok(Outcome::Success)
+}
+
+/// `--promote` / `--abort` from another terminal: record the request on the set.
+async fn send_request(
+    connection: &Connection,
+    set: &StatefulSet,
+    recorded: Option<CanaryState>,
+    args: &CanaryArgs,
+) -> Result<Outcome> {
+    let name = sts::name(set);
+    let Some(mut state) = recorded.filter(|s| s.phase.is_active()) else {
+        return Err(Error::Failed(format!(
+            "statefulset \"{name}\" has no canary in progress"
+        )));
+    };
+    let request = match (args.abort, args.full) {
+        (true, _) => Request::Abort,
+        (false, true) => Request::PromoteFull,
+        (false, false) => Request::Promote,
+    };
+    if request != Request::Abort && state.phase == Phase::RollingBack {
+        return Err(Error::Failed(format!(
+            "the canary of \"{name}\" is rolling back; it cannot be promoted"
+        )));
+    }
+    state.request = Some(request);
+    let patch = json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": set.metadata.resource_version},
+        {"op": "add", "path": "/metadata/annotations", "value": annotations_with(set, &state)},
+    ]);
+    let api: Api<StatefulSet> = Api::namespaced(connection.client.clone(), sts::namespace(set));
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    let operations: json_patch::Patch = serde_json::from_value(patch)
+        .map_err(|e| Error::Failed(format!("cannot build the request: {e}")))?;
+    api.patch(name, &params, &Patch::<()>::Json(operations))
+        .await
+        .map_err(|e| connection.error(e))?;
+    let what = match request {
+        Request::Abort => "abort",
+        Request::Promote => "promotion",
+        Request::PromoteFull => "full promotion",
+    };
+    output::print(&format!(
+        "requested {what} of the canary of statefulset {name}\n"
+    ))?;
+    Ok(Outcome::Success)
+}
+
+impl Canary<'_> {
+    async fn event(&self, type_: EventType, reason: &str, note: String) {
+        let event = KubeEvent {
+            type_,
+            reason: reason.to_string(),
+            note: Some(note),
+            action: "Canary".to_string(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&event, &self.reference).await {
+            tracing::warn!("could not record event {reason}: {err}");
+        }
+    }
+
+    fn params(&self) -> PatchParams {
+        PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// Write the state (and optionally a partition and a template) in one
+    /// request guarded by the resourceVersion just read. Refuses when someone
+    /// else changed the template.
+    async fn write(
+        &self,
+        state: &mut CanaryState,
+        partition: Option<u32>,
+        template: Option<&PodTemplateSpec>,
+        check_template: bool,
+    ) -> Result<StatefulSet> {
+        for _attempt in 0..5 {
+            let live = self
+                .api
+                .get(&self.name)
+                .await
+                .map_err(|e| self.connection.error(e))?;
+            if check_template && template.is_none() && live.spec.template != self.new_template {
+                return Err(Error::Failed(format!(
+                    "someone else changed the pod template of statefulset {} during the canary; stopping without touching it (see `kubectl sts history {}`)",
+                    self.name, self.name
+                )));
+            }
+            state.updated_at = now_string();
+            state.lease_expires_at = lease_until();
+            state.holder = self.holder.clone();
+            let mut operations = vec![json!({
+                "op": "test", "path": "/metadata/resourceVersion", "value": live.metadata.resource_version,
+            })];
+            if let Some(template) = template {
+                operations
+                    .push(json!({"op": "replace", "path": "/spec/template", "value": template}));
+            }
+            if let Some(partition) = partition {
+                operations.push(json!({
+                    "op": "add", "path": "/spec/updateStrategy", "value": strategy_with_partition(&live, partition),
+                }));
+            }
+            operations.push(json!({"op": "add", "path": "/metadata/annotations", "value": annotations_with(&live, state)}));
+            let patch: json_patch::Patch = serde_json::from_value(Value::Array(operations))
+                .map_err(|e| Error::Failed(format!("cannot build the patch: {e}")))?;
+            match self
+                .api
+                .patch(&self.name, &self.params(), &Patch::<()>::Json(patch))
+                .await
+            {
+                Ok(written) => return Ok(written),
+                Err(kube::Error::Api(status))
+                    if status.code == 409
+                        || status.code == 422 && status.message.contains("test") =>
+                {
+                    continue;
+                }
+                Err(err) => return Err(self.connection.error(err)),
+            }
+        }
+        Err(Error::Failed(format!(
+            "statefulset {} keeps changing under us; could not record the canary state",
+            self.name
+        )))
+    }
+
+    async fn start(&mut self, set: StatefulSet, recorded: Option<CanaryState>) -> Result<Outcome> {
+        if let Some(existing) = recorded.filter(|s| s.phase.is_active()) {
+            let hint = if state::may_take_over(
+                &existing,
+                jiff::Timestamp::now(),
+                &this_host(),
+                process_alive,
+            ) {
+                "its driver is gone: continue it with --resume, or roll it back with --abort then --resume"
+            } else {
+                "wait for it, or stop it with --abort"
+            };
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" already has a canary in progress ({:?}); {hint}",
+                self.name, existing.phase
+            )));
+        }
+        if sts::update_strategy(&set) != "RollingUpdate" {
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" uses the {} update strategy: the controller ignores the partition and only replaces pods that someone deletes, so a partition canary cannot work; switch it to RollingUpdate",
+                self.name,
+                sts::update_strategy(&set)
+            )));
+        }
+        let replicas = replicas_of(&set);
+        let status = set.status.clone().unwrap_or_default();
+        let (Some(current), Some(update)) = (
+            status.current_revision.clone(),
+            status.update_revision.clone(),
+        ) else {
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" has not been observed by its controller yet; try again in a moment",
+                self.name
+            )));
+        };
+        if current != update {
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" is already rolling out (revision {current} -> {update}); let it finish or `kubectl sts undo {}` first",
+                self.name, self.name
+            )));
+        }
+        let source = if !self.args.image.is_empty() {
+            ChangeSource::Images(change::parse_images(&self.args.image).map_err(Error::Usage)?)
+        } else if let Some(path) = &self.args.patch {
+            ChangeSource::Patch(read_input(path)?)
+        } else if let Some(path) = &self.args.from {
+            ChangeSource::Manifest(read_input(&path.to_string_lossy())?)
+        } else {
+            return Err(Error::Usage(
+                "say what to roll out: --image, --patch or --from".into(),
+            ));
+        };
+        let new_template = change::new_template(&set, &source).map_err(Error::Failed)?;
+        let steps = plan::parse_steps(&self.args.steps).map_err(Error::Usage)?;
+        let planned =
+            plan::plan(&steps, replicas, sts::ordinal_start(&set)).map_err(Error::Failed)?;
+        let diff = revisions::template_diff(
+            "live template",
+            &set.spec.template,
+            "canary template",
+            &new_template,
+        )
+        .map_err(Error::Failed)?;
+        if !self.reporting.json {
+            output::print(&plan::describe(&planned, replicas, &self.name))?;
+            output::print(&format!(
+                "  gates: Ready for {:?} with at most {} restart(s), each step within {:?}{}\n",
+                self.args.soak,
+                self.args.max_restarts,
+                self.args.step_timeout,
+                self.args
+                    .check
+                    .as_ref()
+                    .map(|c| format!(", `{c}` exits 0"))
+                    .unwrap_or_default()
+            ))?;
+            output::print(&super::super::history::colour_diff(&diff, false))?;
+        }
+        if self.args.dry_run {
+            output::print("dry run: nothing was changed\n")?;
+            return Ok(Outcome::Success);
+        }
+        let action = format!(
+            "Start the canary of {}/{}: change its pod template and lower the partition in {} step(s)",
+            self.namespace,
+            self.name,
+            planned.len()
+        );
+        if !prompt::confirm(&action, self.args.yes)? {
+            output::print("Canary cancelled; nothing was changed.\n")?;
+            return Ok(Outcome::Failed);
+        }
+        self.new_template = new_template.clone();
+        let now = now_string();
+        let mut state = CanaryState {
+            version: STATE_VERSION,
+            from_revision: current,
+            to_revision: None,
+            original_partition: sts::partition(&set),
+            steps: planned,
+            current_step: None,
+            phase: Phase::Starting,
+            holder: self.holder.clone(),
+            lease_expires_at: lease_until(),
+            started_at: now.clone(),
+            updated_at: now,
+            request: None,
+            message: "template changed; partition at the gate".to_string(),
+        };
+        self.write(&mut state, Some(replicas), Some(&new_template), false)
+            .await?;
+        self.event(
+            EventType::Normal,
+            "CanaryStarted",
+            format!(
+                "canary started: partition {replicas} (gate), {} step(s) to partition 0",
+                state.steps.len()
+            ),
+        )
+        .await;
+        self.reporting.say(&self.name, &state, replicas, &format!(
+            "canary started: template changed, partition raised to {replicas} (no pod updated yet)"
+        ))?;
+        self.drive(state, false).await
+    }
+
+    /// Run (or resume) the steps from the recorded state.
+    async fn drive(&mut self, mut state: CanaryState, resumed: bool) -> Result<Outcome> {
+        let set = self
+            .api
+            .get(&self.name)
+            .await
+            .map_err(|e| self.connection.error(e))?;
+        if resumed {
+            self.new_template = set.spec.template.clone();
+            if state.phase == Phase::RollingBack || state.request == Some(Request::Abort) {
+                let mut view = LiveView::start(self.connection, &set);
+                view.ready().await?;
+                return self
+                    .roll_back(&mut state, &mut view, "resumed an interrupted rollback")
+                    .await;
+            }
+            self.reporting.say(
+                &self.name,
+                &state,
+                replicas_of(&set),
+                &format!(
+                    "resuming the canary at {}",
+                    state
+                        .current_step
+                        .map(|s| format!("step {}", s + 1))
+                        .unwrap_or_else(|| "the gate".into())
+                ),
+            )?;
+        }
+        let mut view = LiveView::start(self.connection, &set);
+        view.ready().await?;
+
+        // The controller must observe the new template before we know its revision.
+        if state.to_revision.is_none() {
+            let to_revision = self.await_new_revision(&mut view, &state).await?;
+            state.to_revision = Some(to_revision);
+        }
+        let first = state.current_step.unwrap_or(0);
+        let mut index = first;
+        while index < state.steps.len() {
+            let outcome = self.run_step(&mut state, &mut view, index).await?;
+            match outcome {
+                StepResult::Next => index += 1,
+                StepResult::JumpToLast => index = state.steps.len() - 1,
+                StepResult::Failed(reason) => {
+                    if self.args.no_rollback {
+                        state.phase = Phase::Stopped;
+                        state.message = format!(
+                            "failed at step {}: {reason}; left as it is (--no-rollback)",
+                            index + 1
+                        );
+                        self.write(&mut state, None, None, false).await?;
+                        self.event(EventType::Warning, "CanaryStopped", state.message.clone())
+                            .await;
+                        self.reporting
+                            .say(&self.name, &state, 0, &state.message.clone())?;
+                        return Ok(Outcome::Failed);
+                    }
+                    return self
+                        .roll_back(
+                            &mut state,
+                            &mut view,
+                            &format!("step {} failed: {reason}", index + 1),
+                        )
+                        .await;
+                }
+                StepResult::Aborted => {
+                    return self
+                        .roll_back(&mut state, &mut view, "aborted on request")
+                        .await;
+                }
+            }
+        }
+        // Done: put the partition back where it was.
+        let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
+        state.phase = Phase::Succeeded;
+        state.request = None;
+        state.message = format!(
+            "all {replicas} pods on revision {}; partition back to {}",
+            state.to_revision.as_deref().unwrap_or("?"),
+            state.original_partition
+        );
+        let original = state.original_partition.max(0) as u32;
+        self.write(&mut state, Some(original), None, true).await?;
+        self.event(EventType::Normal, "CanarySucceeded", state.message.clone())
+            .await;
+        self.reporting.say(
+            &self.name,
+            &state,
+            replicas,
+            &format!("canary succeeded: {}", state.message),
+        )?;
+        Ok(Outcome::Success)
+    }
+
+    async fn await_new_revision(&self, view: &mut LiveView, state: &CanaryState) -> Result<String> {
+        let deadline = Instant::now() + self.args.step_timeout;
+        loop {
+            if let Some(set) = view.set() {
+                let status = set.status.clone().unwrap_or_default();
+                let observed =
+                    status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
+                if let Some(update) = status
+                    .update_revision
+                    .filter(|u| observed && *u != state.from_revision)
+                {
+                    return Ok(update);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    after: format!("{:?}", self.args.step_timeout),
+                    what: "the StatefulSet controller did not observe the new template".into(),
+                });
+            }
+            view.next_change().await;
+        }
+    }
+
+    async fn run_step(
+        &mut self,
+        state: &mut CanaryState,
+        view: &mut LiveView,
+        index: usize,
+    ) -> Result<StepResult> {
+        let step = state.steps[index].clone();
+        let to_revision = state.to_revision.clone().unwrap_or_default();
+        let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
+        if state.current_step != Some(index) || matches!(state.phase, Phase::Starting) {
+            state.current_step = Some(index);
+            state.phase = Phase::Stepping;
+            state.request = None;
+            state.message = format!(
+                "step {} of {}: partition {}",
+                index + 1,
+                state.steps.len(),
+                step.partition
+            );
+            self.write(state, Some(step.partition), None, true).await?;
+            self.event(
+                EventType::Normal,
+                "CanaryStep",
+                describe_step(&self.name, index, state.steps.len(), &step),
+            )
+            .await;
+            self.reporting.say(
+                &self.name,
+                state,
+                replicas,
+                &describe_step(&self.name, index, state.steps.len(), &step),
+            )?;
+        }
+
+        // Wait for the gate.
+        let deadline = Instant::now() + self.args.step_timeout;
+        let mut last_reason = String::new();
+        let mut last_renewal = Instant::now();
+        loop {
+            if let Some(result) = self.check_requests(state, view)? {
+                return Ok(result);
+            }
+            let Some(set) = view.set() else {
+                return Err(Error::Failed(format!(
+                    "statefulset {} was deleted during the canary",
+                    self.name
+                )));
+            };
+            match gate::evaluate(
+                &set,
+                &view.pods(),
+                step.partition,
+                &to_revision,
+                self.args.max_restarts,
+            ) {
+                GateOutcome::Open => break,
+                GateOutcome::Failed(reason) => return Ok(StepResult::Failed(reason)),
+                GateOutcome::Waiting(reason) => {
+                    if reason != last_reason {
+                        self.reporting.say(
+                            &self.name,
+                            state,
+                            replicas,
+                            &format!("waiting: {reason}"),
+                        )?;
+                        last_reason = reason;
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return Ok(StepResult::Failed(format!(
+                    "not Ready within --step-timeout {:?}: {last_reason}",
+                    self.args.step_timeout
+                )));
+            }
+            self.renew_if_due(state, &mut last_renewal).await?;
+            view.next_change().await;
+        }
+        self.reporting.say(
+            &self.name,
+            state,
+            replicas,
+            &format!(
+                "step {}: {} pod(s) on {to_revision} Ready; soaking for {:?}",
+                index + 1,
+                step.updated_pods,
+                self.args.soak
+            ),
+        )?;
+
+        // Soak: the gate must stay open.
+        state.phase = Phase::Soaking;
+        state.message = format!("step {} of {}: soaking", index + 1, state.steps.len());
+        self.write(state, None, None, true).await?;
+        let soak_end = Instant::now() + self.args.soak;
+        let mut last_renewal = Instant::now();
+        while Instant::now() < soak_end {
+            if let Some(result) = self.check_requests(state, view)? {
+                return Ok(result);
+            }
+            let Some(set) = view.set() else {
+                return Err(Error::Failed(format!(
+                    "statefulset {} was deleted during the canary",
+                    self.name
+                )));
+            };
+            match gate::evaluate(
+                &set,
+                &view.pods(),
+                step.partition,
+                &to_revision,
+                self.args.max_restarts,
+            ) {
+                GateOutcome::Open => {}
+                GateOutcome::Failed(reason) | GateOutcome::Waiting(reason) => {
+                    return Ok(StepResult::Failed(format!("during the soak: {reason}")));
+                }
+            }
+            self.renew_if_due(state, &mut last_renewal).await?;
+            view.next_change().await;
+        }
+
+        if let Some(command) = &self.args.check {
+            for ordinal in step.ordinals.clone().rev() {
+                let pod = sts::pod_name(&self.name, ordinal);
+                if let Err(reason) = self.run_check(&pod, command).await {
+                    return Ok(StepResult::Failed(format!("--check in {pod}: {reason}")));
+                }
+            }
+            self.reporting.say(
+                &self.name,
+                state,
+                replicas,
+                &format!(
+                    "step {}: `{command}` passed in every updated pod",
+                    index + 1
+                ),
+            )?;
+        }
+
+        let last = index + 1 == state.steps.len();
+        if last {
+            return Ok(StepResult::Next);
+        }
+        self.wait_pause(state, view, index).await
+    }
+
+    async fn wait_pause(
+        &mut self,
+        state: &mut CanaryState,
+        view: &mut LiveView,
+        index: usize,
+    ) -> Result<StepResult> {
+        let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
+        let until = match self.pause {
+            Pause::None => return Ok(StepResult::Next),
+            Pause::For(duration) => Some(Instant::now() + duration),
+            Pause::Manual => None,
+        };
+        state.phase = Phase::Paused;
+        state.message = match until {
+            Some(_) => format!("paused after step {}", index + 1),
+            None => format!(
+                "paused after step {}: promote with `kubectl sts canary {} --promote`",
+                index + 1,
+                self.name
+            ),
+        };
+        self.write(state, None, None, true).await?;
+        self.event(EventType::Normal, "CanaryPaused", state.message.clone())
+            .await;
+        self.reporting
+            .say(&self.name, state, replicas, &state.message.clone())?;
+        let mut key_press = key_press_channel(self.args.yes);
+        let mut last_renewal = Instant::now();
+        loop {
+            if let Some(result) = self.check_requests(state, view)? {
+                if matches!(result, StepResult::Next | StepResult::JumpToLast) {
+                    self.event(
+                        EventType::Normal,
+                        "CanaryPromoted",
+                        format!("promoted after step {}", index + 1),
+                    )
+                    .await;
+                }
+                return Ok(result);
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                return Ok(StepResult::Next);
+            }
+            if let Some(rx) = key_press.as_mut()
+                && rx.try_recv().is_ok()
+            {
+                self.event(
+                    EventType::Normal,
+                    "CanaryPromoted",
+                    format!("promoted after step {} at the terminal", index + 1),
+                )
+                .await;
+                return Ok(StepResult::Next);
+            }
+            // Pods must stay healthy while paused too.
+            if let Some(set) = view.set() {
+                let step = &state.steps[index];
+                if let GateOutcome::Failed(reason) | GateOutcome::Waiting(reason) = gate::evaluate(
+                    &set,
+                    &view.pods(),
+                    step.partition,
+                    state.to_revision.as_deref().unwrap_or_default(),
+                    self.args.max_restarts,
+                ) {
+                    return Ok(StepResult::Failed(format!("while paused: {reason}")));
+                }
+            }
+            self.renew_if_due(state, &mut last_renewal).await?;
+            view.next_change().await;
+        }
+    }
+
+    /// Requests from another terminal, and someone else's template change.
+    fn check_requests(
+        &self,
+        state: &mut CanaryState,
+        view: &LiveView,
+    ) -> Result<Option<StepResult>> {
+        let Some(set) = view.set() else {
+            return Ok(None);
+        };
+        if set.spec.template != self.new_template {
+            return Err(Error::Failed(format!(
+                "someone else changed the pod template of statefulset {} during the canary; stopped without touching it (see `kubectl sts history {}`)",
+                self.name, self.name
+            )));
+        }
+        let Some(recorded) = recorded_state(&set)? else {
+            return Ok(None);
+        };
+        if recorded.holder.id != self.holder.id {
+            return Err(Error::Failed(format!(
+                "another kubectl-sts (pid {} on {}) took over this canary; stopping here",
+                recorded.holder.pid, recorded.holder.host
+            )));
+        }
+        let result = match recorded.request {
+            Some(Request::Abort) => Some(StepResult::Aborted),
+            Some(Request::Promote) if state.phase == Phase::Paused => Some(StepResult::Next),
+            Some(Request::PromoteFull) => Some(StepResult::JumpToLast),
+            _ => None,
+        };
+        if result.is_some() {
+            state.request = None;
+        }
+        Ok(result)
+    }
+
+    async fn renew_if_due(&self, state: &mut CanaryState, last: &mut Instant) -> Result<()> {
+        if last.elapsed() >= LEASE / 3 {
+            self.write(state, None, None, true).await?;
+            *last = Instant::now();
+        }
+        Ok(())
+    }
+
+    async fn run_check(&self, pod: &str, command: &str) -> std::result::Result<(), String> {
+        let pods: Api<Pod> = Api::namespaced(self.connection.client.clone(), &self.namespace);
+        let params = AttachParams::default()
+            .stdout(true)
+            .stderr(true)
+            .stdin(false);
+        let mut process = pods
+            .exec(pod, vec!["sh", "-c", command], &params)
+            .await
+            .map_err(|e| format!("exec failed: {e}"))?;
+        let mut stderr_text = String::new();
+        if let Some(mut stderr) = process.stderr() {
+            let _ = stderr.read_to_string(&mut stderr_text).await;
+        }
+        let status = match process.take_status() {
+            Some(status) => status.await,
+            None => None,
+        };
+        let _ = process.join().await;
+        match status {
+            Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
+            Some(s) => Err(format!(
+                "{}{}",
+                s.message.unwrap_or_else(|| "non-zero exit".into()),
+                if stderr_text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", stderr_text.trim())
+                }
+            )),
+            None => Err("no exit status from the pod".into()),
+        }
+    }
+
+    /// Restore the old template (and, while reverting, partition 0 so every
+    /// pod goes back), delete updated pods stuck unready (the controller will
+    /// not replace them itself), wait for every pod on the old revision, then
+    /// put the original partition back.
+    async fn roll_back(
+        &mut self,
+        state: &mut CanaryState,
+        view: &mut LiveView,
+        reason: &str,
+    ) -> Result<Outcome> {
+        let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
+        self.reporting.say(
+            &self.name,
+            state,
+            replicas,
+            &format!("rolling back: {reason}"),
+        )?;
+        self.event(EventType::Warning, "CanaryRollingBack", reason.to_string())
+            .await;
+        let revisions: Api<ControllerRevision> =
+            Api::namespaced(self.connection.client.clone(), &self.namespace);
+        let from = revisions
+            .get(&state.from_revision)
+            .await
+            .map_err(|e| self.connection.error(e))?;
+        let old_template = revisions::template_of(&from).map_err(Error::Failed)?;
+        state.phase = Phase::RollingBack;
+        state.request = None;
+        state.message = format!("rolling back: {reason}");
+        self.write(state, Some(0), Some(&old_template), false)
+            .await?;
+        self.new_template = old_template;
+
+        let pods_api: Api<Pod> = Api::namespaced(self.connection.client.clone(), &self.namespace);
+        let deadline = Instant::now() + self.args.step_timeout.max(Duration::from_secs(60));
+        let mut deleted: Vec<String> = Vec::new();
+        loop {
+            let Some(set) = view.set() else {
+                return Err(Error::Failed(format!(
+                    "statefulset {} was deleted during the rollback",
+                    self.name
+                )));
+            };
+            let status = set.status.clone().unwrap_or_default();
+            let observed =
+                status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
+            if observed && status.update_revision.as_deref() == Some(state.from_revision.as_str()) {
+                let pods = view.pods();
+                for pod in super::super::undo::stuck_pods(&set, &pods) {
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    if deleted.contains(&name) {
+                        continue;
+                    }
+                    match pods_api.delete(&name, &DeleteParams::default()).await {
+                        Ok(_) => {
+                            self.reporting.say(
+                                &self.name,
+                                state,
+                                replicas,
+                                &format!("deleted {name}: stuck unready on the canary revision"),
+                            )?;
+                            deleted.push(name);
+                        }
+                        Err(kube::Error::Api(s)) if s.code == 404 => {}
+                        Err(err) => return Err(self.connection.error(err)),
+                    }
+                }
+                let done = gate::evaluate(&set, &pods, 0, &state.from_revision, u32::MAX)
+                    == GateOutcome::Open
+                    && status.ready_replicas.unwrap_or(0) >= sts::desired_replicas(&set);
+                if done {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                state.message = format!("rollback did not finish: {reason}");
+                let _ = self.write(state, None, None, false).await;
+                return Err(Error::Timeout {
+                    after: format!("{:?}", self.args.step_timeout.max(Duration::from_secs(60))),
+                    what: format!(
+                        "rolling back statefulset {}; check it with `kubectl sts status {}`",
+                        self.name, self.name
+                    ),
+                });
+            }
+            view.next_change().await;
+        }
+        state.phase = Phase::RolledBack;
+        state.message = format!("rolled back to {}: {reason}", state.from_revision);
+        let original = state.original_partition.max(0) as u32;
+        self.write(state, Some(original), None, false).await?;
+        self.event(
+            EventType::Warning,
+            "CanaryRolledBack",
+            state.message.clone(),
+        )
+        .await;
+        self.reporting.say(
+            &self.name,
+            state,
+            replicas,
+            &format!(
+                "canary rolled back: every pod is on {} and Ready, partition back to {}",
+                state.from_revision, state.original_partition
+            ),
+        )?;
+        Ok(Outcome::Failed)
+    }
+}
+
+enum StepResult {
+    Next,
+    JumpToLast,
+    Failed(String),
+    Aborted,
+}
+
+fn describe_step(set_name: &str, index: usize, total: usize, step: &PlannedStep) -> String {
+    let pods: Vec<String> = step
+        .ordinals
+        .clone()
+        .rev()
+        .map(|o| sts::pod_name(set_name, o))
+        .collect();
+    format!(
+        "step {} of {total} ({}): partition {} -> updating {}",
+        index + 1,
+        step.size,
+        step.partition,
+        pods.join(", ")
+    )
+}
+
+/// A line typed at the terminal promotes a manual pause (not with --yes, which
+/// means "no one is at the keyboard").
+fn key_press_channel(unattended: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    use std::io::IsTerminal;
+    if unattended || !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_ok() {
+            let _ = tx.send(());
+        }
+    });
+    Some(rx)
+}
+
+fn read_input(path: &str) -> Result<String> {
+    if path == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::io("reading the patch from stdin", e))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("cannot read {path}: {e}")))
+}

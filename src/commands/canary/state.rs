@@ -1,0 +1,203 @@
+//! The canary's state, kept in the cluster rather than in the process: a JSON
+//! annotation on the StatefulSet, written in the same request as each
+//! partition change, so a killed process can be resumed from the last step
+//! that really happened.
+//!
+//! Annotation `kubectl-sts.io/canary`, a JSON document:
+//! ```json
+//! {"version":1,"fromRevision":"web-6c5d8f7b9","toRevision":"web-7d9f5c6b8",
+//!  "originalPartition":0,"steps":[...PlannedStep...],"currentStep":1,
+//!  "phase":"Soaking","holder":{"id":"...","host":"...","pid":123},
+//!  "leaseExpiresAt":"2026-11-23T10:00:30Z","startedAt":"...","updatedAt":"...",
+//!  "request":null,"message":"step 2 of 3: partition 2"}
+//! ```
+//! `request` is how `--promote` and `--abort` from another terminal talk to the
+//! running canary.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::PlannedStep;
+
+pub const STATE_ANNOTATION: &str = "kubectl-sts.io/canary";
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Template changed, partition at the gate, waiting for the controller.
+    Starting,
+    /// Waiting for the pods of the current step to be updated and Ready.
+    Stepping,
+    /// Pods Ready; watching them for `--soak`.
+    Soaking,
+    /// Waiting for `--promote` (or the pause duration).
+    Paused,
+    /// Restoring the old template after a failure or abort.
+    RollingBack,
+    Succeeded,
+    RolledBack,
+    /// Stopped without rollback (`--no-rollback`, or someone else changed the template).
+    Stopped,
+}
+
+impl Phase {
+    /// A canary in these phases is still in charge of the StatefulSet.
+    pub fn is_active(self) -> bool {
+        !matches!(self, Phase::Succeeded | Phase::RolledBack | Phase::Stopped)
+    }
+}
+
+/// Who drives the canary; a lease so a dead driver can be taken over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Holder {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+/// A request from another terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Request {
+    Promote,
+    PromoteFull,
+    Abort,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryState {
+    pub version: u32,
+    pub from_revision: String,
+    /// Known once the controller has observed the new template.
+    pub to_revision: Option<String>,
+    pub original_partition: i32,
+    pub steps: Vec<PlannedStep>,
+    /// Index into `steps` of the step whose partition is written; None at the gate.
+    pub current_step: Option<usize>,
+    pub phase: Phase,
+    pub holder: Holder,
+    pub lease_expires_at: String,
+    pub started_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub request: Option<Request>,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl CanaryState {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let state: CanaryState = serde_json::from_str(text)
+            .map_err(|e| format!("the {STATE_ANNOTATION} annotation is not a canary state: {e}"))?;
+        if state.version != STATE_VERSION {
+            return Err(format!(
+                "the {STATE_ANNOTATION} annotation has version {}; this kubectl-sts understands version {STATE_VERSION}",
+                state.version
+            ));
+        }
+        Ok(state)
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising plain data cannot fail; fall back to an empty object rather than panic.
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    /// The partition the current step wrote (the gate before the first step).
+    pub fn current_partition(&self, replicas: u32) -> u32 {
+        match self.current_step {
+            Some(index) => self.steps.get(index).map(|s| s.partition).unwrap_or(0),
+            None => replicas,
+        }
+    }
+
+    pub fn lease_expired(&self, now: jiff::Timestamp) -> bool {
+        self.lease_expires_at
+            .parse::<jiff::Timestamp>()
+            .map(|expires| expires <= now)
+            .unwrap_or(true)
+    }
+}
+
+/// Whether a new driver may take over a canary recorded as `state`: when it is
+/// finished, its lease expired, or its holder is a process on this host that no
+/// longer runs.
+pub fn may_take_over(
+    state: &CanaryState,
+    now: jiff::Timestamp,
+    this_host: &str,
+    process_alive: impl Fn(u32) -> bool,
+) -> bool {
+    !state.phase.is_active()
+        || state.lease_expired(now)
+        || (state.holder.host == this_host && !process_alive(state.holder.pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(phase: Phase, lease: &str) -> CanaryState {
+        CanaryState {
+            version: STATE_VERSION,
+            from_revision: "web-a".into(),
+            to_revision: Some("web-b".into()),
+            original_partition: 0,
+            steps: super::super::plan::plan(&[super::super::plan::StepSize::Pods(1)], 3, 0)
+                .unwrap(),
+            current_step: Some(0),
+            phase,
+            holder: Holder {
+                id: "x".into(),
+                host: "box".into(),
+                pid: 42,
+            },
+            lease_expires_at: lease.into(),
+            started_at: "2026-11-23T10:00:00Z".into(),
+            updated_at: "2026-11-23T10:00:00Z".into(),
+            request: None,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn state_round_trips_through_the_annotation() {
+        let original = state(Phase::Soaking, "2026-11-23T10:00:30Z");
+        let parsed = CanaryState::parse(&original.to_json()).unwrap();
+        assert_eq!(parsed, original);
+        assert!(original.to_json().contains("\"fromRevision\":\"web-a\""));
+        assert_eq!(parsed.current_partition(3), 2);
+    }
+
+    #[test]
+    fn foreign_or_future_annotations_are_refused() {
+        assert!(CanaryState::parse("not json").is_err());
+        let mut future = state(Phase::Soaking, "2026-11-23T10:00:30Z");
+        future.version = 9;
+        assert!(
+            CanaryState::parse(&future.to_json())
+                .unwrap_err()
+                .contains("version 9")
+        );
+    }
+
+    #[test]
+    fn a_live_holder_keeps_the_canary_until_its_lease_expires() {
+        let now: jiff::Timestamp = "2026-11-23T10:00:10Z".parse().unwrap();
+        let live = state(Phase::Soaking, "2026-11-23T10:00:30Z");
+        assert!(!may_take_over(&live, now, "box", |_| true));
+        assert!(!may_take_over(&live, now, "other-host", |_| false));
+        assert!(
+            may_take_over(&live, now, "box", |_| false),
+            "dead local holder"
+        );
+        let later: jiff::Timestamp = "2026-11-23T10:01:00Z".parse().unwrap();
+        assert!(
+            may_take_over(&live, later, "other-host", |_| true),
+            "lease expired"
+        );
+        let done = state(Phase::Succeeded, "2026-11-23T10:00:30Z");
+        assert!(may_take_over(&done, now, "other-host", |_| true));
+    }
+}

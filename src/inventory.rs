@@ -1,0 +1,403 @@
+//! Everything a StatefulSet-centred view reads from the cluster, fetched with a
+//! constant number of list calls whatever the replica count: the StatefulSets
+//! in scope, their pods, the claims, volumes and storage classes, and the
+//! events on claims (they say why a claim is Pending).
+//!
+//! Fetching is the only I/O here; the lookups (`pods_of`, `claim`, `volume`,
+//! `storage_class`, `latest_claim_event`) are pure and unit-tested.
+//!
+//! Cluster-scoped lists (PersistentVolumes, StorageClasses) and events may be
+//! forbidden to a user with a namespace-scoped Role: they come back as
+//! [`Listing::Forbidden`] so a view can show what it can and mark the rest.
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams};
+use serde::de::DeserializeOwned;
+
+use crate::context::{Connection, NamespaceScope};
+use crate::error::Result;
+use crate::sts;
+
+/// A list the user may or may not be allowed to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listing<T> {
+    Listed(Vec<T>),
+    /// The API answered 403: a namespace-scoped Role, for example.
+    Forbidden,
+}
+
+impl<T> Listing<T> {
+    /// The items, empty when forbidden.
+    pub fn items(&self) -> &[T] {
+        match self {
+            Listing::Listed(items) => items,
+            Listing::Forbidden => &[],
+        }
+    }
+
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Listing::Forbidden)
+    }
+
+    /// Find an item; `Forbidden` when the list could not be read.
+    pub fn find(&self, wanted: impl Fn(&T) -> bool) -> Lookup<&T> {
+        match self {
+            Listing::Forbidden => Lookup::Forbidden,
+            Listing::Listed(items) => items
+                .iter()
+                .find(|item| wanted(item))
+                .map_or(Lookup::Missing, Lookup::Found),
+        }
+    }
+}
+
+/// The answer to "which object is this?" when the list may have been forbidden.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+    Forbidden,
+}
+
+impl<T> Lookup<T> {
+    pub fn found(self) -> Option<T> {
+        match self {
+            Lookup::Found(item) => Some(item),
+            _ => None,
+        }
+    }
+}
+
+/// What the cluster holds for the StatefulSets in scope.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// Sorted by namespace, then name.
+    pub statefulsets: Vec<StatefulSet>,
+    /// Pods in scope (for one named set, only those its selector matches).
+    pub pods: Vec<Pod>,
+    pub claims: Vec<PersistentVolumeClaim>,
+    pub volumes: Listing<PersistentVolume>,
+    pub storage_classes: Listing<StorageClass>,
+    /// core/v1 Events whose involved object is a PersistentVolumeClaim.
+    pub claim_events: Listing<Event>,
+}
+
+/// Which StatefulSets a view covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetScope {
+    /// One set by name, in the connection's namespace.
+    Named(String),
+    /// Every set in the namespace scope.
+    All(NamespaceScope),
+}
+
+impl Inventory {
+    /// Fetch with six list calls at most (one get for a named set), the
+    /// independent ones concurrently.
+    pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Inventory> {
+        let (mut statefulsets, namespaces, pod_selector) = match scope {
+            SetScope::Named(name) => {
+                let set = connection.statefulset(name).await?;
+                let selector = sts::pod_selector(&set);
+                let namespaces = NamespaceScope::One(connection.namespace.clone());
+                (vec![set], namespaces, selector)
+            }
+            SetScope::All(namespaces) => {
+                let sets = list_required(connection, connection.api_in(namespaces), None).await?;
+                (sets, namespaces.clone(), None)
+            }
+        };
+        statefulsets.sort_by(|a, b| {
+            (sts::namespace(a), sts::name(a)).cmp(&(sts::namespace(b), sts::name(b)))
+        });
+        if statefulsets.is_empty() {
+            return Ok(Inventory {
+                statefulsets,
+                pods: Vec::new(),
+                claims: Vec::new(),
+                volumes: Listing::Listed(Vec::new()),
+                storage_classes: Listing::Listed(Vec::new()),
+                claim_events: Listing::Listed(Vec::new()),
+            });
+        }
+        let client = connection.client.clone();
+        let (pods, claims, volumes, storage_classes, claim_events) = tokio::join!(
+            list_required::<Pod>(connection, connection.api_in(&namespaces), pod_selector),
+            list_required::<PersistentVolumeClaim>(connection, connection.api_in(&namespaces), None),
+            list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None),
+            list_optional::<StorageClass>(connection, Api::all(client), None),
+            list_optional::<Event>(
+                connection,
+                connection.api_in(&namespaces),
+                Some("involvedObject.kind=PersistentVolumeClaim".to_string()),
+            ),
+        );
+        Ok(Inventory {
+            statefulsets,
+            pods: pods?,
+            claims: claims?,
+            volumes: volumes?,
+            storage_classes: storage_classes?,
+            claim_events: claim_events?,
+        })
+    }
+
+    /// The pods a set owns, or would adopt: same namespace, a name with one of
+    /// its ordinals, and either its controller reference or none at all with
+    /// labels its selector matches.
+    pub fn pods_of<'a>(&'a self, set: &'a StatefulSet) -> impl Iterator<Item = (i32, &'a Pod)> {
+        let set_uid = set.metadata.uid.as_deref();
+        let set_name = sts::name(set);
+        let namespace = sts::namespace(set);
+        self.pods.iter().filter_map(move |pod| {
+            if pod.metadata.namespace.as_deref().unwrap_or("default") != namespace {
+                return None;
+            }
+            let ordinal = sts::ordinal_of_pod(set_name, pod.metadata.name.as_deref()?)?;
+            let controller = pod
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|owner| owner.controller == Some(true));
+            let belongs = match controller {
+                Some(owner) => Some(owner.uid.as_str()) == set_uid,
+                None => pod
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|labels| sts::selector_matches(&set.spec.selector, labels)),
+            };
+            belongs.then_some((ordinal, pod))
+        })
+    }
+
+    /// A claim by namespace and name.
+    pub fn claim(&self, namespace: &str, name: &str) -> Option<&PersistentVolumeClaim> {
+        self.claims.iter().find(|claim| {
+            claim.metadata.name.as_deref() == Some(name)
+                && claim.metadata.namespace.as_deref().unwrap_or("default") == namespace
+        })
+    }
+
+    /// A PersistentVolume by name.
+    pub fn volume(&self, name: &str) -> Lookup<&PersistentVolume> {
+        self.volumes
+            .find(|volume| volume.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The volume whose claimRef names this claim, bound or not (a Released
+    /// volume still names the claim that was deleted).
+    pub fn volume_claimed_by(&self, namespace: &str, claim: &str) -> Lookup<&PersistentVolume> {
+        self.volumes.find(|volume| {
+            volume
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.claim_ref.as_ref())
+                .is_some_and(|claim_ref| {
+                    claim_ref.name.as_deref() == Some(claim)
+                        && claim_ref.namespace.as_deref() == Some(namespace)
+                })
+        })
+    }
+
+    /// A StorageClass by name.
+    pub fn storage_class(&self, name: &str) -> Lookup<&StorageClass> {
+        self.storage_classes
+            .find(|class| class.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The most recent event about this claim (this incarnation of it when the
+    /// event records a uid).
+    pub fn latest_claim_event(&self, claim: &PersistentVolumeClaim) -> Option<&Event> {
+        let name = claim.metadata.name.as_deref()?;
+        let namespace = claim.metadata.namespace.as_deref().unwrap_or("default");
+        let uid = claim.metadata.uid.as_deref();
+        self.claim_events
+            .items()
+            .iter()
+            .filter(|event| {
+                let object = &event.involved_object;
+                object.name.as_deref() == Some(name)
+                    && object.namespace.as_deref().unwrap_or("default") == namespace
+                    && object.kind.as_deref().unwrap_or("PersistentVolumeClaim")
+                        == "PersistentVolumeClaim"
+                    && match (object.uid.as_deref(), uid) {
+                        (Some(event_uid), Some(claim_uid)) => event_uid == claim_uid,
+                        _ => true,
+                    }
+            })
+            // max_by_key keeps the last of equals: later in the list wins a tie.
+            .max_by_key(|event| event_time(event))
+    }
+}
+
+impl Inventory {
+    /// An inventory of the objects in multi-document YAML (a `kind: List`
+    /// document contributes its items), every list readable: how fixtures
+    /// describe a cluster. Kinds a view does not read are refused.
+    pub fn from_manifests(yaml: &str) -> std::result::Result<Inventory, String> {
+        let documents: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(yaml).map_err(|e| format!("invalid YAML: {e}"))?;
+        let mut objects = Vec::new();
+        for document in documents {
+            match document.get("kind").and_then(|k| k.as_str()) {
+                Some("List") => objects.extend(
+                    document
+                        .get("items")
+                        .and_then(|items| items.as_array())
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                _ if document.is_null() => {}
+                _ => objects.push(document),
+            }
+        }
+        let mut inventory = Inventory {
+            statefulsets: Vec::new(),
+            pods: Vec::new(),
+            claims: Vec::new(),
+            volumes: Listing::Listed(Vec::new()),
+            storage_classes: Listing::Listed(Vec::new()),
+            claim_events: Listing::Listed(Vec::new()),
+        };
+        let mut volumes = Vec::new();
+        let mut classes = Vec::new();
+        let mut events = Vec::new();
+        for object in objects {
+            let kind = object
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let typed = |e: serde_json::Error| format!("invalid {kind}: {e}");
+            match kind.as_str() {
+                "StatefulSet" => inventory
+                    .statefulsets
+                    .push(serde_json::from_value(object).map_err(typed)?),
+                "Pod" => inventory.pods.push(serde_json::from_value(object).map_err(typed)?),
+                "PersistentVolumeClaim" => inventory
+                    .claims
+                    .push(serde_json::from_value(object).map_err(typed)?),
+                "PersistentVolume" => volumes.push(serde_json::from_value(object).map_err(typed)?),
+                "StorageClass" => classes.push(serde_json::from_value(object).map_err(typed)?),
+                "Event" => events.push(serde_json::from_value(object).map_err(typed)?),
+                other => return Err(format!("an inventory holds no {other:?}")),
+            }
+        }
+        inventory.statefulsets.sort_by(|a, b| {
+            (sts::namespace(a), sts::name(a)).cmp(&(sts::namespace(b), sts::name(b)))
+        });
+        inventory.volumes = Listing::Listed(volumes);
+        inventory.storage_classes = Listing::Listed(classes);
+        inventory.claim_events = Listing::Listed(events);
+        Ok(inventory)
+    }
+}
+
+/// When an event last happened, as kubectl orders them: the series' last
+/// observation, else lastTimestamp, else eventTime, else creation.
+pub fn event_time(event: &Event) -> Option<Timestamp> {
+    event
+        .series
+        .as_ref()
+        .and_then(|series| series.last_observed_time.as_ref())
+        .map(|time| time.0)
+        .or_else(|| event.last_timestamp.as_ref().map(|time| time.0))
+        .or_else(|| event.event_time.as_ref().map(|time| time.0))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|time| time.0))
+}
+
+/// A list the view cannot do without: any failure, 403 included, is an error.
+async fn list_required<K>(
+    connection: &Connection,
+    api: Api<K>,
+    label_selector: Option<String>,
+) -> Result<Vec<K>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    list(api, label_selector, None)
+        .await
+        .map_err(|err| connection.error(err))
+}
+
+/// A list the view can do without: 403 becomes `Listing::Forbidden`.
+async fn list_optional<K>(
+    connection: &Connection,
+    api: Api<K>,
+    field_selector: Option<String>,
+) -> Result<Listing<K>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    match list(api, None, field_selector).await {
+        Ok(items) => Ok(Listing::Listed(items)),
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(Listing::Forbidden),
+        Err(err) => Err(connection.error(err)),
+    }
+}
+
+/// One list call without paging: one request whatever the size.
+async fn list<K>(
+    api: Api<K>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+) -> std::result::Result<Vec<K>, kube::Error>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = ListParams::default();
+    if let Some(labels) = label_selector {
+        params = params.labels(&labels);
+    }
+    if let Some(fields) = field_selector {
+        params = params.fields(&fields);
+    }
+    Ok(api.list(&params).await?.items)
+}
+
+/// What gives StatefulSets their network identity and disruption protection:
+/// Services, their EndpointSlices and PodDisruptionBudgets (for `status`).
+#[derive(Debug, Clone)]
+pub struct IdentityInventory {
+    pub services: Vec<k8s_openapi::api::core::v1::Service>,
+    /// For one governing Service, only its slices (label `kubernetes.io/service-name`).
+    pub endpoint_slices: Listing<k8s_openapi::api::discovery::v1::EndpointSlice>,
+    pub pod_disruption_budgets: Listing<k8s_openapi::api::policy::v1::PodDisruptionBudget>,
+}
+
+/// Label the EndpointSlice controller puts on each slice: the Service it serves.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+impl IdentityInventory {
+    /// Three list calls, concurrently. With `governing_service`, the slices are
+    /// narrowed to that Service's on the server.
+    pub async fn fetch(
+        connection: &Connection,
+        namespaces: &NamespaceScope,
+        governing_service: Option<&str>,
+    ) -> Result<IdentityInventory> {
+        let slice_selector =
+            governing_service.map(|service| format!("{SERVICE_NAME_LABEL}={service}"));
+        let (services, endpoint_slices, pod_disruption_budgets) = tokio::join!(
+            list_required(connection, connection.api_in(namespaces), None),
+            async {
+                match list(connection.api_in(namespaces), slice_selector, None).await {
+                    Ok(items) => Ok(Listing::Listed(items)),
+                    Err(kube::Error::Api(status)) if status.code == 403 => Ok(Listing::Forbidden),
+                    Err(err) => Err(connection.error(err)),
+                }
+            },
+            list_optional(connection, connection.api_in(namespaces), None),
+        );
+        Ok(IdentityInventory {
+            services: services?,
+            endpoint_slices: endpoint_slices?,
+            pod_disruption_budgets: pod_disruption_budgets?,
+        })
+    }
+}

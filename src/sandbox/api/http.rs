@@ -1,0 +1,1086 @@
+//! The HTTP face of the API server (axum): routing of every Kubernetes path
+//! shape onto `Cluster`, content negotiation (JSON, YAML request bodies,
+//! `as=Table` responses), patch content types, DeleteOptions, watch, pod logs
+//! and exec, discovery and OpenAPI, bearer-token auth, request counting and
+//! the fault switch.
+//!
+//! Admin endpoints (token required, never faulted, not counted):
+//! - `GET /sandbox/metrics`: `{"total": N, "requests": [{"verb", "resource",
+//!   "userAgent", "count"}]}`, requests counted by verb (`get`, `list`,
+//!   `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, or
+//!   the HTTP method for non-resource paths), resource (`statefulsets.apps`,
+//!   `pods/log`, or the path) and user agent (its first word, e.g.
+//!   `kubectl/v1.37.1`); `DELETE /sandbox/metrics` resets the counts.
+//! - `GET|POST|DELETE /sandbox/faults`: see `faults.rs`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::auth;
+use super::cluster::{
+    Cluster, DeleteOptions, ListOptions, PatchBody, Propagation, Subresource, WriteOptions,
+};
+use super::discovery;
+use super::error::ApiError;
+use super::faults::FaultSpec;
+use super::openapi;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::store::WatchFilter;
+use super::watch::{self, WatchRequest, WatchStart};
+use crate::sandbox::node;
+use crate::sandbox::resources::{self, PODS, ResourceType};
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Everything the handlers share.
+pub struct ServerState {
+    pub cluster: Cluster,
+    pub token: String,
+    pub data_dir: PathBuf,
+    /// `host:port` clients reach us at (for `/api`'s serverAddressByClientCIDRs).
+    pub server_address: String,
+    /// Ends open watches and log streams at shutdown.
+    pub shutdown: CancellationToken,
+    faults: RwLock<Option<FaultSpec>>,
+    metrics: Mutex<BTreeMap<RequestKey, u64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RequestKey {
+    verb: String,
+    resource: String,
+    user_agent: String,
+}
+
+impl ServerState {
+    pub fn new(
+        cluster: Cluster,
+        token: String,
+        data_dir: PathBuf,
+        server_address: String,
+        faults: Option<FaultSpec>,
+    ) -> Self {
+        ServerState {
+            cluster,
+            token,
+            data_dir,
+            server_address,
+            shutdown: CancellationToken::new(),
+            faults: RwLock::new(faults),
+            metrics: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn faults(&self) -> Option<FaultSpec> {
+        self.faults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_faults(&self, spec: Option<FaultSpec>) {
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = spec;
+    }
+
+    fn count(&self, key: RequestKey) {
+        *self
+            .metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default() += 1;
+    }
+
+    /// The request counts as `GET /sandbox/metrics` reports them.
+    pub fn metrics(&self) -> Value {
+        let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        let requests: Vec<Value> = metrics
+            .iter()
+            .map(|(k, count)| json!({"verb": k.verb, "resource": k.resource, "userAgent": k.user_agent, "count": count}))
+            .collect();
+        json!({"total": metrics.values().sum::<u64>(), "requests": requests})
+    }
+}
+
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    if auth::is_probe(&path) {
+        return (StatusCode::OK, "ok").into_response();
+    }
+    if !auth::authorized(&parts.headers, &state.token) {
+        return status_response(&ApiError::unauthorized());
+    }
+    if path == "/sandbox" || path.starts_with("/sandbox/") {
+        return admin(&state, &parts.method, &path, body).await;
+    }
+    let route = Route::parse(&path);
+    let query = Query::parse(parts.uri.query());
+    let (verb, resource) = route.describe(&parts.method, &query);
+    state.count(RequestKey {
+        verb,
+        resource,
+        user_agent: user_agent(&parts.headers),
+    });
+    if let Some(spec) = state.faults() {
+        if spec.delay_ms > 0 {
+            tokio::time::sleep(spec.delay()).await;
+        }
+        if let Some(err) = spec.failure(rand::random::<f64>(), rand::random_range(0..1024)) {
+            return status_response(&err);
+        }
+    }
+    let result = match route {
+        Route::Resource(target) => serve_resource(&state, &mut parts, target, query, body).await,
+        other => serve_non_resource(&state, &parts, other),
+    };
+    result.unwrap_or_else(|err| status_response(&err))
+}
+
+fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split_whitespace().next())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+async fn admin(state: &ServerState, method: &Method, path: &str, body: Body) -> Response {
+    match (method.as_str(), path) {
+        ("GET", "/sandbox/metrics") => json_response(StatusCode::OK, &state.metrics()),
+        ("DELETE", "/sandbox/metrics") => {
+            state
+                .metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+            json_response(StatusCode::OK, &state.metrics())
+        }
+        ("GET", "/sandbox/faults") => json_response(StatusCode::OK, &json!(state.faults())),
+        ("DELETE", "/sandbox/faults") => {
+            state.set_faults(None);
+            json_response(StatusCode::OK, &json!(null))
+        }
+        ("POST", "/sandbox/faults") | ("PUT", "/sandbox/faults") => {
+            let spec = read_body(body)
+                .await
+                .and_then(|bytes| {
+                    serde_json::from_slice::<FaultSpec>(&bytes)
+                        .map_err(|e| ApiError::bad_request(e.to_string()))
+                })
+                .and_then(|spec| {
+                    spec.check()
+                        .map(|()| spec)
+                        .map_err(|e| ApiError::bad_request(e.to_string()))
+                });
+            match spec {
+                Ok(spec) => {
+                    state.set_faults(Some(spec.clone()));
+                    json_response(StatusCode::OK, &json!(spec))
+                }
+                Err(err) => status_response(&err),
+            }
+        }
+        _ => status_response(&ApiError::path_not_found()),
+    }
+}
+
+/// A parsed request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Version,
+    CoreRoot,
+    GroupsRoot,
+    Group(String),
+    GroupVersion(String, String),
+    OpenApiV3Index,
+    OpenApiV3(String, String),
+    Resource(Target),
+    NotFound,
+}
+
+/// A resource path: `/api/v1/namespaces/ns/pods/web-0/log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    rt: &'static ResourceType,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+    /// The deprecated `/watch/` path prefix.
+    watch_path: bool,
+}
+
+impl Route {
+    fn parse(path: &str) -> Route {
+        let segments: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        match segments.as_slice() {
+            ["version"] => Route::Version,
+            ["api"] => Route::CoreRoot,
+            ["apis"] => Route::GroupsRoot,
+            ["openapi", "v3"] => Route::OpenApiV3Index,
+            ["openapi", "v3", "api", version] => {
+                Route::OpenApiV3(String::new(), version.to_string())
+            }
+            ["openapi", "v3", "apis", group, version] => {
+                Route::OpenApiV3(group.to_string(), version.to_string())
+            }
+            ["api", "v1"] => Route::GroupVersion(String::new(), "v1".into()),
+            ["apis", group] => Route::Group(group.to_string()),
+            ["apis", group, version] => Route::GroupVersion(group.to_string(), version.to_string()),
+            ["api", "v1", rest @ ..] => Self::resource("", "v1", rest),
+            ["apis", group, version, rest @ ..] => Self::resource(group, version, rest),
+            _ => Route::NotFound,
+        }
+    }
+
+    fn resource(group: &str, version: &str, rest: &[&str]) -> Route {
+        let (watch_path, rest) = match rest {
+            ["watch", rest @ ..] => (true, rest),
+            _ => (false, rest),
+        };
+        let lookup = |plural: &str| resources::lookup(group, version, plural);
+        let (rt, namespace, rest) = match rest {
+            ["namespaces", ns, plural, rest @ ..] if !matches!(*plural, "status" | "finalize") => {
+                match lookup(plural) {
+                    Some(rt) if rt.namespaced => (rt, Some(ns.to_string()), rest),
+                    _ => return Route::NotFound,
+                }
+            }
+            [plural, rest @ ..] => match lookup(plural) {
+                Some(rt) => (rt, None, rest),
+                None => return Route::NotFound,
+            },
+            [] => return Route::NotFound,
+        };
+        let (name, subresource) = match rest {
+            [] => (None, None),
+            [name] => (Some(name.to_string()), None),
+            [name, sub] if rt.subresources.contains(sub) => {
+                (Some(name.to_string()), Some(sub.to_string()))
+            }
+            _ => return Route::NotFound,
+        };
+        if rt.namespaced && namespace.is_none() && name.is_some() {
+            return Route::NotFound;
+        }
+        Route::Resource(Target {
+            rt,
+            namespace,
+            name,
+            subresource,
+            watch_path,
+        })
+    }
+
+    /// (verb, resource) for request counting.
+    fn describe(&self, method: &Method, query: &Query) -> (String, String) {
+        match self {
+            Route::Resource(t) => {
+                let verb = match (method.as_str(), &t.name) {
+                    ("GET", None) if t.watch_path || query.flag("watch") => "watch",
+                    ("GET", None) => "list",
+                    ("GET", Some(_)) if t.watch_path => "watch",
+                    ("GET", Some(_)) => "get",
+                    ("POST", _) => "create",
+                    ("PUT", _) => "update",
+                    ("PATCH", _) => "patch",
+                    ("DELETE", None) => "deletecollection",
+                    ("DELETE", Some(_)) => "delete",
+                    (other, _) => other,
+                };
+                let resource = match &t.subresource {
+                    Some(sub) => format!("{}/{sub}", t.rt.group_resource()),
+                    None => t.rt.group_resource(),
+                };
+                (verb.to_string(), resource)
+            }
+            _ => (method.as_str().to_lowercase(), "nonresource".to_string()),
+        }
+    }
+}
+
+/// Query parameters (the last value wins, as Go's `Get` does for one value).
+#[derive(Debug, Clone, Default)]
+struct Query {
+    raw: Option<String>,
+    values: HashMap<String, String>,
+}
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Query {
+        let values = raw
+            .and_then(|raw| format!("/?{raw}").parse::<http::Uri>().ok())
+            .and_then(|uri| axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri).ok())
+            .map(|axum::extract::Query(pairs)| pairs.into_iter().collect())
+            .unwrap_or_default();
+        Query {
+            raw: raw.map(str::to_string),
+            values,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A boolean as Go's strconv.ParseBool reads it.
+    fn flag(&self, key: &str) -> bool {
+        matches!(
+            self.get(key),
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+        )
+    }
+
+    fn int<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        self.get(key)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v}")))
+            })
+            .transpose()
+    }
+
+    fn write_options(&self) -> WriteOptions {
+        WriteOptions {
+            dry_run: self.get("dryRun") == Some("All"),
+            field_manager: self.get("fieldManager").map(str::to_string),
+        }
+    }
+
+    fn list_options(&self) -> Result<ListOptions, ApiError> {
+        Ok(ListOptions {
+            label_selector: self.get("labelSelector").map(str::to_string),
+            field_selector: self.get("fieldSelector").map(str::to_string),
+            limit: self.int("limit")?,
+            continue_token: self.get("continue").map(str::to_string),
+        })
+    }
+}
+
+fn serve_non_resource(
+    state: &ServerState,
+    parts: &Parts,
+    route: Route,
+) -> Result<Response, ApiError> {
+    let accept = header(&parts.headers, http::header::ACCEPT);
+    if parts.method != Method::GET {
+        return Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    Ok(match route {
+        Route::Version => json_response(StatusCode::OK, &discovery::version_info()),
+        Route::CoreRoot if discovery::wants_aggregated(accept) => {
+            aggregated_response(discovery::aggregated(true))
+        }
+        Route::CoreRoot => json_response(
+            StatusCode::OK,
+            &discovery::api_versions(&state.server_address),
+        ),
+        Route::GroupsRoot if discovery::wants_aggregated(accept) => {
+            aggregated_response(discovery::aggregated(false))
+        }
+        Route::GroupsRoot => json_response(StatusCode::OK, &discovery::api_group_list()),
+        Route::Group(group) => {
+            let (g, v) = discovery::served_group(&group).ok_or_else(ApiError::path_not_found)?;
+            json_response(StatusCode::OK, &discovery::api_group(g, v))
+        }
+        Route::GroupVersion(group, version) => {
+            if !resources::group_versions().contains(&(group.as_str(), version.as_str())) {
+                return Err(ApiError::path_not_found());
+            }
+            json_response(
+                StatusCode::OK,
+                &discovery::api_resource_list(&group, &version),
+            )
+        }
+        Route::OpenApiV3Index => json_response(StatusCode::OK, &openapi::index()),
+        Route::OpenApiV3(group, version) => {
+            let doc =
+                openapi::group_version(&group, &version).ok_or_else(ApiError::path_not_found)?;
+            json_response(StatusCode::OK, &doc)
+        }
+        Route::Resource(_) | Route::NotFound => return Err(ApiError::path_not_found()),
+    })
+}
+
+fn aggregated_response(doc: Value) -> Response {
+    let mut response = json_response(StatusCode::OK, &doc);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    response
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: http::header::HeaderName) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// What the client asked the response to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rendering {
+    Json,
+    /// A meta.k8s.io/v1 Table; the flag says whether rows carry the full object.
+    Table {
+        include_object: bool,
+    },
+}
+
+fn rendering(headers: &HeaderMap, query: &Query) -> Rendering {
+    let accept = header(headers, http::header::ACCEPT);
+    let wants_table = accept.split(',').next().is_some_and(|first| {
+        let first = first.replace(' ', "");
+        first.contains("as=Table") && first.contains("g=meta.k8s.io") && first.contains("v=v1")
+    });
+    if wants_table {
+        Rendering::Table {
+            include_object: query.get("includeObject") == Some("Object"),
+        }
+    } else {
+        Rendering::Json
+    }
+}
+
+fn target_namespace(target: &Target) -> Option<&str> {
+    target.namespace.as_deref()
+}
+
+async fn serve_resource(
+    state: &Arc<ServerState>,
+    parts: &mut Parts,
+    target: Target,
+    query: Query,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let rt = target.rt;
+    let cluster = &state.cluster;
+    let ns = target_namespace(&target);
+    let rendering = rendering(&parts.headers, &query);
+    let sub = match target.subresource.as_deref() {
+        None => Subresource::Main,
+        Some("status") => Subresource::Status,
+        Some("scale") => Subresource::Scale,
+        Some("exec") => return Ok(exec(state, parts, &target, query).await),
+        Some("log") if parts.method == Method::GET => return serve_log(state, &target, &query),
+        Some(_) => return Err(ApiError::method_not_supported(rt, parts.method.as_str())),
+    };
+    let method = parts.method.clone();
+    match (method.as_str(), target.name.as_deref()) {
+        ("GET", None) if target.watch_path || query.flag("watch") => {
+            start_watch(state, &target, &query, rendering)
+        }
+        ("GET", Some(name)) if target.watch_path => {
+            let mut query = query;
+            query
+                .values
+                .insert("fieldSelector".into(), format!("metadata.name={name}"));
+            let target = Target {
+                name: None,
+                ..target.clone()
+            };
+            start_watch(state, &target, &query, rendering)
+        }
+        ("GET", None) => {
+            let list = cluster.list(rt, ns, &query.list_options()?)?;
+            let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
+            if let Some(token) = &list.continue_token {
+                metadata["continue"] = json!(token);
+            }
+            if let Some(remaining) = list.remaining {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
+            let body = match rendering {
+                Rendering::Table { include_object } => {
+                    let mut table = render_table(rt, &list.items, include_object);
+                    table["metadata"] = metadata;
+                    table
+                }
+                Rendering::Json => json!({
+                    "kind": rt.list_kind(), "apiVersion": rt.api_version(),
+                    "metadata": metadata, "items": list.items,
+                }),
+            };
+            Ok(json_response(StatusCode::OK, &body))
+        }
+        ("GET", Some(name)) => {
+            let object = cluster.get_subresource(rt, ns, name, sub)?;
+            Ok(match rendering {
+                Rendering::Table { include_object } if sub == Subresource::Main => {
+                    let mut table = render_table(rt, std::slice::from_ref(&object), include_object);
+                    table["metadata"] =
+                        json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                    json_response(StatusCode::OK, &table)
+                }
+                _ => json_response(StatusCode::OK, &object),
+            })
+        }
+        ("POST", None) => {
+            let object = parse_body(&parts.headers, body).await?;
+            let created = cluster.create(rt, ns, object, &query.write_options())?;
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        ("PUT", Some(name)) => {
+            let object = parse_body(&parts.headers, body).await?;
+            let updated = cluster.update(rt, ns, name, object, sub, &query.write_options())?;
+            Ok(json_response(StatusCode::OK, &updated))
+        }
+        ("PATCH", Some(name)) => {
+            let content_type = header(&parts.headers, http::header::CONTENT_TYPE).to_string();
+            let bytes = read_body(body).await?;
+            let patch = patch_body(&content_type, &bytes)?;
+            if matches!(patch, PatchBody::Apply(_)) && query.get("fieldManager").is_none() {
+                return Err(ApiError::invalid_field_manager());
+            }
+            let existed = cluster.get(rt, ns, name).is_ok();
+            let patched = cluster.patch(rt, ns, name, patch, sub, &query.write_options())?;
+            let code = if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok(json_response(code, &patched))
+        }
+        ("DELETE", Some(name)) => {
+            let bytes = read_body(body).await?;
+            let opts = delete_options(&query, &bytes)?;
+            let outcome = cluster.delete_with_outcome(rt, ns, name, &opts)?;
+            Ok(json_response(StatusCode::OK, &outcome.object))
+        }
+        ("DELETE", None) => {
+            let bytes = read_body(body).await?;
+            let opts = delete_options(&query, &bytes)?;
+            let deleted = cluster.delete_collection(rt, ns, &query.list_options()?, &opts)?;
+            let list = json!({
+                "kind": rt.list_kind(), "apiVersion": rt.api_version(),
+                "metadata": {"resourceVersion": cluster.resource_version().to_string()},
+                "items": deleted,
+            });
+            Ok(json_response(StatusCode::OK, &list))
+        }
+        (verb, _) => Err(ApiError::method_not_supported(rt, &verb.to_lowercase())),
+    }
+}
+
+impl ApiError {
+    /// Server-side apply without `fieldManager`.
+    fn invalid_field_manager() -> ApiError {
+        ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        )
+    }
+}
+
+fn start_watch(
+    state: &Arc<ServerState>,
+    target: &Target,
+    query: &Query,
+    rendering: Rendering,
+) -> Result<Response, ApiError> {
+    let rt = target.rt;
+    let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
+    let fields = FieldSelector::parse(rt, query.get("fieldSelector").unwrap_or_default())?;
+    let start = match query.get("resourceVersion") {
+        None | Some("0") => WatchStart::CurrentState,
+        Some(rv) => WatchStart::After(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
+        ),
+    };
+    let send_initial_events = query.flag("sendInitialEvents");
+    if send_initial_events && query.get("resourceVersionMatch") != Some("NotOlderThan") {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ));
+    }
+    let timeout = query.int::<u64>("timeoutSeconds")?.map(Duration::from_secs);
+    let request = WatchRequest {
+        start,
+        send_initial_events,
+        allow_bookmarks: query.flag("allowWatchBookmarks"),
+        timeout,
+        label_selector: query.get("labelSelector").map(str::to_string),
+        field_selector: query.get("fieldSelector").map(str::to_string),
+        filter: WatchFilter { labels, fields },
+        cut_after: state.faults().and_then(|f| f.watch_cut()),
+    };
+    let encode: watch::Encoder = match rendering {
+        Rendering::Json => Arc::new(|object: &Value| object.clone()),
+        Rendering::Table { include_object } => Arc::new(move |object: &Value| {
+            render_table(rt, std::slice::from_ref(object), include_object)
+        }),
+    };
+    watch::serve(
+        state.cluster.clone(),
+        rt,
+        target.namespace.clone(),
+        request,
+        encode,
+        state.shutdown.clone(),
+    )
+}
+
+async fn exec(
+    state: &Arc<ServerState>,
+    parts: &mut Parts,
+    target: &Target,
+    query: Query,
+) -> Response {
+    let upgrade = WebSocketUpgrade::from_request_parts(parts, state).await;
+    crate::sandbox::exec::handle_exec(
+        state.cluster.clone(),
+        state.data_dir.clone(),
+        target.namespace.clone().unwrap_or_default(),
+        target.name.clone().unwrap_or_default(),
+        query.raw,
+        upgrade,
+    )
+    .await
+}
+
+/// `pods/{name}/log`: the kubelet's log files, optionally followed.
+fn serve_log(
+    state: &Arc<ServerState>,
+    target: &Target,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let name = target.name.clone().unwrap_or_default();
+    let pod = state
+        .cluster
+        .get(&PODS, target.namespace.as_deref(), &name)?;
+    let containers: Vec<String> = pod["spec"]["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let container = match query.get("container") {
+        Some(c) if containers.iter().any(|n| n == c) => c.to_string(),
+        Some(c) => {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )));
+        }
+        None if containers.len() == 1 => containers[0].clone(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            )));
+        }
+    };
+    let since = match (query.get("sinceTime"), query.int::<i64>("sinceSeconds")?) {
+        (Some(t), _) => Some(
+            t.parse::<jiff::Timestamp>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+        (None, Some(secs)) => Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(secs)),
+        _ => None,
+    };
+    let log_query = node::LogQuery {
+        previous: query.flag("previous"),
+        timestamps: query.flag("timestamps"),
+        tail_lines: query.int("tailLines")?,
+        since,
+        limit_bytes: query.int("limitBytes")?,
+    };
+    let uid = pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let text = match node::read_log(&state.data_dir, &uid, &container, &log_query) {
+        Ok(text) => text,
+        Err(node::NodeError::NoLog { .. }) => {
+            return Err(no_log_error(&pod, &name, &container, log_query.previous));
+        }
+        Err(err) => return Err(ApiError::internal(err.to_string())),
+    };
+    if !query.flag("follow") {
+        return Ok(([(http::header::CONTENT_TYPE, "text/plain")], text).into_response());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(64);
+    let follow = LogFollow {
+        cluster: state.cluster.clone(),
+        data_dir: state.data_dir.clone(),
+        namespace: target.namespace.clone(),
+        pod: name,
+        uid,
+        container,
+        query: node::LogQuery {
+            tail_lines: None,
+            limit_bytes: None,
+            ..log_query
+        },
+        shutdown: state.shutdown.clone(),
+    };
+    tokio::spawn(follow.run(text, tx));
+    Ok(Response::builder()
+        .header(http::header::CONTENT_TYPE, "text/plain")
+        .body(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .unwrap_or_else(|e| status_response(&ApiError::internal(e.to_string()))))
+}
+
+/// The kubelet's answers when a container has no log to show.
+fn no_log_error(pod: &Value, pod_name: &str, container: &str, previous: bool) -> ApiError {
+    if previous {
+        return ApiError::bad_request(format!(
+            "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
+        ));
+    }
+    let reason = pod["status"]["containerStatuses"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        .and_then(|c| c["state"]["waiting"]["reason"].as_str())
+        .unwrap_or("ContainerCreating");
+    ApiError::bad_request(format!(
+        "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
+    ))
+}
+
+struct LogFollow {
+    cluster: Cluster,
+    data_dir: PathBuf,
+    namespace: Option<String>,
+    pod: String,
+    uid: String,
+    container: String,
+    query: node::LogQuery,
+    shutdown: CancellationToken,
+}
+
+impl LogFollow {
+    /// Sends what was read, then new lines as the kubelet appends them, until
+    /// the pod (this instance of it) is gone or the client hangs up.
+    async fn run(
+        self,
+        first: String,
+        tx: tokio::sync::mpsc::Sender<Result<Bytes, std::convert::Infallible>>,
+    ) {
+        let mut seen = node::read_log(&self.data_dir, &self.uid, &self.container, &self.query)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if tx.send(Ok(Bytes::from(first))).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = self.shutdown.cancelled() => return,
+                _ = tx.closed() => return,
+            }
+            let alive = self
+                .cluster
+                .get(&PODS, self.namespace.as_deref(), &self.pod)
+                .is_ok_and(|p| p["metadata"]["uid"] == self.uid.as_str());
+            let text = node::read_log(&self.data_dir, &self.uid, &self.container, &self.query)
+                .unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            if lines.len() < seen {
+                // Rotated by a restart: this instance's log is over.
+                return;
+            }
+            if lines.len() > seen {
+                let mut chunk = lines[seen..].join("\n");
+                chunk.push('\n');
+                seen = lines.len();
+                if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                    return;
+                }
+            }
+            if !alive {
+                return;
+            }
+        }
+    }
+}
+
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))
+}
+
+/// A JSON or YAML object body.
+async fn parse_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    let bytes = read_body(body).await?;
+    let content_type = header(headers, http::header::CONTENT_TYPE);
+    decode(content_type, &bytes)
+}
+
+fn decode(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
+    if content_type.contains("yaml") {
+        serde_saphyr::from_str::<Value>(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+    }
+}
+
+fn patch_body(content_type: &str, bytes: &[u8]) -> Result<PatchBody, ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    Ok(match media {
+        "application/json-patch+json" => PatchBody::Json(decode(media, bytes)?),
+        "application/merge-patch+json" => PatchBody::Merge(decode(media, bytes)?),
+        "application/strategic-merge-patch+json" => PatchBody::Strategic(decode(media, bytes)?),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => {
+            PatchBody::Apply(decode("yaml", bytes)?)
+        }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    })
+}
+
+/// DeleteOptions from the body (if any) and the query (which wins).
+fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    let from_body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
+    let propagation = query
+        .get("propagationPolicy")
+        .or_else(|| from_body["propagationPolicy"].as_str())
+        .map(|p| match p {
+            "Background" => Ok(Propagation::Background),
+            "Foreground" => Ok(Propagation::Foreground),
+            "Orphan" => Ok(Propagation::Orphan),
+            other => Err(ApiError::bad_request(format!(
+                "invalid propagationPolicy: {other}"
+            ))),
+        })
+        .transpose()?
+        .or_else(|| match from_body["orphanDependents"].as_bool() {
+            Some(true) => Some(Propagation::Orphan),
+            Some(false) => Some(Propagation::Background),
+            None => None,
+        });
+    let dry_run = query.get("dryRun") == Some("All")
+        || from_body["dryRun"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|v| v == "All"));
+    Ok(DeleteOptions {
+        grace_period_seconds: query
+            .int("gracePeriodSeconds")?
+            .or_else(|| from_body["gracePeriodSeconds"].as_i64()),
+        propagation,
+        preconditions_uid: from_body["preconditions"]["uid"]
+            .as_str()
+            .map(str::to_string),
+        preconditions_resource_version: from_body["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string),
+        dry_run,
+    })
+}
+
+pub fn json_response(code: StatusCode, body: &Value) -> Response {
+    let mut response = (code, body.to_string()).into_response();
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub fn status_response(err: &ApiError) -> Response {
+    let code = StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(code, &err.to_status());
+    if let Some(retry) = err
+        .details
+        .as_ref()
+        .and_then(|d| d["retryAfterSeconds"].as_u64())
+    {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry));
+    }
+    response
+}
+
+/// A meta.k8s.io/v1 Table for these objects.
+fn render_table(rt: &ResourceType, objects: &[Value], include_object: bool) -> Value {
+    table_fallback::to_table(rt, objects, jiff::Timestamp::now(), include_object)
+}
+
+/// Until table.rs lands: upstream's default printer (Name, Created At).
+mod table_fallback {
+    use serde_json::{Value, json};
+
+    use crate::sandbox::resources::ResourceType;
+
+    pub fn to_table(
+        _rt: &ResourceType,
+        objects: &[Value],
+        _now: jiff::Timestamp,
+        include_object: bool,
+    ) -> Value {
+        let rows: Vec<Value> = objects
+            .iter()
+            .map(|o| {
+                let object = if include_object {
+                    o.clone()
+                } else {
+                    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]})
+                };
+                json!({"cells": [o["metadata"]["name"], o["metadata"]["creationTimestamp"]], "object": object})
+            })
+            .collect();
+        json!({
+            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
+            "columnDefinitions": [
+                {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
+                {"name": "Created At", "type": "date", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0},
+            ],
+            "rows": rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::resources::{NAMESPACES, STATEFUL_SETS};
+
+    fn target(route: Route) -> Target {
+        match route {
+            Route::Resource(t) => t,
+            other => panic!("not a resource route: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resource_paths_parse() {
+        let t = target(Route::parse(
+            "/apis/apps/v1/namespaces/default/statefulsets/web/scale",
+        ));
+        assert_eq!(t.rt, &STATEFUL_SETS);
+        assert_eq!(t.namespace.as_deref(), Some("default"));
+        assert_eq!(t.name.as_deref(), Some("web"));
+        assert_eq!(t.subresource.as_deref(), Some("scale"));
+        let all = target(Route::parse("/api/v1/pods"));
+        assert_eq!((all.namespace, all.name), (None, None));
+        let ns = target(Route::parse("/api/v1/namespaces/default"));
+        assert_eq!(ns.rt, &NAMESPACES);
+        assert_eq!(ns.name.as_deref(), Some("default"));
+        let ns_status = target(Route::parse("/api/v1/namespaces/default/status"));
+        assert_eq!(ns_status.subresource.as_deref(), Some("status"));
+        let watched = target(Route::parse("/api/v1/watch/namespaces/default/pods"));
+        assert!(watched.watch_path);
+        assert_eq!(Route::parse("/apis/apps/v1/nope"), Route::NotFound);
+        assert_eq!(Route::parse("/api/v1/pods/web-0"), Route::NotFound);
+        assert_eq!(
+            Route::parse("/apis/apps/v1"),
+            Route::GroupVersion("apps".into(), "v1".into())
+        );
+    }
+
+    #[test]
+    fn requests_are_described_by_verb_and_resource() {
+        let route = Route::parse("/apis/apps/v1/namespaces/default/statefulsets");
+        let watch = Query::parse(Some("watch=true&resourceVersion=5"));
+        assert_eq!(
+            route.describe(&Method::GET, &watch),
+            ("watch".into(), "statefulsets.apps".into())
+        );
+        assert_eq!(route.describe(&Method::GET, &Query::default()).0, "list");
+        assert_eq!(
+            route.describe(&Method::DELETE, &Query::default()).0,
+            "deletecollection"
+        );
+    }
+
+    #[test]
+    fn delete_options_come_from_body_and_query() {
+        let body = br#"{"kind":"DeleteOptions","propagationPolicy":"Foreground","preconditions":{"uid":"u"},"dryRun":["All"]}"#;
+        let opts = delete_options(&Query::parse(Some("gracePeriodSeconds=0")), body).unwrap();
+        assert_eq!(opts.propagation, Some(Propagation::Foreground));
+        assert_eq!(opts.grace_period_seconds, Some(0));
+        assert_eq!(opts.preconditions_uid.as_deref(), Some("u"));
+        assert!(opts.dry_run);
+        assert!(delete_options(&Query::parse(Some("propagationPolicy=Sideways")), b"").is_err());
+    }
+
+    #[test]
+    fn patch_content_types_select_the_patch_kind() {
+        assert!(matches!(
+            patch_body("application/merge-patch+json", b"{}"),
+            Ok(PatchBody::Merge(_))
+        ));
+        assert!(matches!(
+            patch_body("application/json-patch+json", b"[]"),
+            Ok(PatchBody::Json(_))
+        ));
+        assert!(matches!(
+            patch_body(
+                "application/strategic-merge-patch+json; charset=utf-8",
+                b"{}"
+            ),
+            Ok(PatchBody::Strategic(_))
+        ));
+        assert!(matches!(
+            patch_body("application/apply-patch+yaml", b"a: 1\n"),
+            Ok(PatchBody::Apply(_))
+        ));
+        assert_eq!(patch_body("text/plain", b"").unwrap_err().code, 415);
+    }
+
+    #[test]
+    fn tables_are_chosen_by_the_accept_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            rendering(&headers, &Query::default()),
+            Rendering::Table {
+                include_object: false
+            }
+        );
+        headers.insert(http::header::ACCEPT, "application/json".parse().unwrap());
+        assert_eq!(rendering(&headers, &Query::default()), Rendering::Json);
+    }
+}
