@@ -22,6 +22,9 @@ _kubectl__sts() {
             kubectl__sts,completion)
                 cmd="kubectl__sts__subcmd__completion"
                 ;;
+            kubectl__sts,demo)
+                cmd="kubectl__sts__subcmd__demo"
+                ;;
             kubectl__sts,history)
                 cmd="kubectl__sts__subcmd__history"
                 ;;
@@ -50,7 +53,7 @@ _kubectl__sts() {
 
     case "${cmd}" in
         kubectl__sts)
-            opts="-n -A -o -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version watch canary volumes verify status history undo completion sandbox"
+            opts="-n -A -o -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version watch canary volumes verify status history undo completion sandbox demo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,6 +222,72 @@ _kubectl__sts() {
             ;;
         kubectl__subcmd__sts__subcmd__completion)
             opts="-n -A -o -v -h -V --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version bash zsh fish powershell"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml name tree" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml name tree" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__sts__subcmd__demo)
+            opts="-n -A -o -v -h -V --no-pause --use-current-context --keep --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -53,10 +53,11 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_needs_command" -f -a "history" -d
 complete -c kubectl-sts -n "__fish_kubectl_sts_needs_command" -f -a "undo" -d 'Roll a StatefulSet back to an earlier revision'
 complete -c kubectl-sts -n "__fish_kubectl_sts_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-sts -n "__fish_kubectl_sts_needs_command" -f -a "sandbox" -d 'Run a local simulated Kubernetes cluster to try kubectl-sts without one'
+complete -c kubectl-sts -n "__fish_kubectl_sts_needs_command" -f -a "demo" -d 'A guided tour: create a StatefulSet and walk through every command against it'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l until -d 'Exit 0 once this holds (1 on --timeout, naming what is missing)' -r -f -a "ready\t'All desired replicas Ready and available'
 rolled\t'The update is complete (as `kubectl rollout status` decides, partition included)'
 deleted\t'The StatefulSet is gone'"
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l timeout -d 'Give up after this long (e.g. 90s, 5m)' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l timeout -d 'Give up after this long (e.g. 90s, 5m); without --until, stop watching then (exit 0)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -72,7 +73,7 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l reques
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l as-group -d 'Group to impersonate for the operation (repeatable)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -s v -l v -d 'Log verbosity: -v logs API calls, -v=6 and up adds request details' -r
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l log -d 'One line per transition even on a terminal'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l log -d 'One timestamped line per transition even on a terminal (also: -o wide)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -s A -l all-namespaces -d 'List across all namespaces (commands that list)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l no-color -d 'Never colour output (also: NO_COLOR in the environment)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
@@ -278,3 +279,26 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand sandbox" -l no-c
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand sandbox" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns, as kubectl prints them'
+wide\t'Table with extra columns'
+json\t'JSON with stable field names'
+yaml\t'YAML with stable field names'
+name\t'resource/name per line'
+tree\t'Ownership tree (volumes)'"
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l request-timeout -d 'Time to wait for one API request before giving up (e.g. 5s, 1m; 0 = no limit)' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l as-group -d 'Group to impersonate for the operation (repeatable)' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s v -l v -d 'Log verbosity: -v logs API calls, -v=6 and up adds request details' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l no-pause -d 'Run every stage straight through instead of waiting for Enter before each'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l use-current-context -d 'Use the cluster of the current kubeconfig context (in a new namespace, deleted afterwards) instead of a built-in sandbox'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l keep -d 'Keep what the demo created: the sandbox\'s data directory, or the namespace'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s A -l all-namespaces -d 'List across all namespaces (commands that list)'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l no-color -d 'Never colour output (also: NO_COLOR in the environment)'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand demo" -s V -l version -d 'Print version'

@@ -138,6 +138,8 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Run a local simulated Kubernetes cluster to try kubectl-sts without one
     Sandbox(SandboxArgs),
+    /// A guided tour: create a StatefulSet and walk through every command against it
+    Demo(DemoArgs),
 }
 
 impl Command {
@@ -153,6 +155,7 @@ impl Command {
             Command::Undo(_) => "undo",
             Command::Completion(_) => "completion",
             Command::Sandbox(_) => "sandbox",
+            Command::Demo(_) => "demo",
         }
     }
 }
@@ -176,11 +179,11 @@ pub struct WatchArgs {
     #[arg(long, value_enum)]
     pub until: Option<UntilCondition>,
 
-    /// Give up after this long (e.g. 90s, 5m)
+    /// Give up after this long (e.g. 90s, 5m); without --until, stop watching then (exit 0)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
 
-    /// One line per transition even on a terminal
+    /// One timestamped line per transition even on a terminal (also: -o wide)
     #[arg(long)]
     pub log: bool,
 }
@@ -397,6 +400,21 @@ pub struct SandboxArgs {
     /// How long a started container takes to become Ready
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub ready_delay: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run every stage straight through instead of waiting for Enter before each
+    #[arg(long)]
+    pub no_pause: bool,
+
+    /// Use the cluster of the current kubeconfig context (in a new namespace, deleted afterwards) instead of a built-in sandbox
+    #[arg(long)]
+    pub use_current_context: bool,
+
+    /// Keep what the demo created: the sandbox's data directory, or the namespace
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Parse a Go-style duration as kubectl accepts it: `500ms`, `5s`, `2m30s`, `1h`;

@@ -126,7 +126,11 @@ impl Inventory {
         let client = connection.client.clone();
         let (pods, claims, volumes, storage_classes, claim_events) = tokio::join!(
             list_required::<Pod>(connection, connection.api_in(&namespaces), pod_selector),
-            list_required::<PersistentVolumeClaim>(connection, connection.api_in(&namespaces), None),
+            list_required::<PersistentVolumeClaim>(
+                connection,
+                connection.api_in(&namespaces),
+                None
+            ),
             list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None),
             list_optional::<StorageClass>(connection, Api::all(client), None),
             list_optional::<Event>(
@@ -278,7 +282,9 @@ impl Inventory {
                 "StatefulSet" => inventory
                     .statefulsets
                     .push(serde_json::from_value(object).map_err(typed)?),
-                "Pod" => inventory.pods.push(serde_json::from_value(object).map_err(typed)?),
+                "Pod" => inventory
+                    .pods
+                    .push(serde_json::from_value(object).map_err(typed)?),
                 "PersistentVolumeClaim" => inventory
                     .claims
                     .push(serde_json::from_value(object).map_err(typed)?),
@@ -308,7 +314,13 @@ pub fn event_time(event: &Event) -> Option<Timestamp> {
         .map(|time| time.0)
         .or_else(|| event.last_timestamp.as_ref().map(|time| time.0))
         .or_else(|| event.event_time.as_ref().map(|time| time.0))
-        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|time| time.0))
+        .or_else(|| {
+            event
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|time| time.0)
+        })
 }
 
 /// A list the view cannot do without: any failure, 403 included, is an error.
@@ -399,5 +411,193 @@ impl IdentityInventory {
             endpoint_slices: endpoint_slices?,
             pod_disruption_budgets: pod_disruption_budgets?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::{Request, Response};
+    use kube::client::Body;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::error::Error;
+
+    const BOUND_NFS: &str = include_str!("../tests/fixtures/volumes/bound-nfs.yaml");
+
+    /// What the fake API server answers for a path (query excluded).
+    type Route = fn(&str, &Inventory) -> (u16, Value);
+
+    fn list<T: serde::Serialize>(kind: &str, items: &[T]) -> (u16, Value) {
+        let items: Vec<Value> = items
+            .iter()
+            .filter_map(|item| serde_json::to_value(item).ok())
+            .collect();
+        (
+            200,
+            json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "7"}, "items": items}),
+        )
+    }
+
+    fn forbidden(resource: &str) -> (u16, Value) {
+        (
+            403,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+                   "message": format!("{resource} is forbidden: User \"dev\" cannot list resource \"{resource}\" at the cluster scope")}),
+        )
+    }
+
+    /// A namespace-scoped Role: everything in `default`, nothing cluster-wide.
+    fn namespaced_role(path: &str, cluster: &Inventory) -> (u16, Value) {
+        match path {
+            "/apis/apps/v1/namespaces/default/statefulsets" => {
+                list("StatefulSetList", &cluster.statefulsets)
+            }
+            "/apis/apps/v1/namespaces/default/statefulsets/web" => (
+                200,
+                serde_json::to_value(&cluster.statefulsets[0]).unwrap_or_default(),
+            ),
+            "/api/v1/namespaces/default/pods" => list("PodList", &cluster.pods),
+            "/api/v1/namespaces/default/persistentvolumeclaims" => {
+                list("PersistentVolumeClaimList", &cluster.claims)
+            }
+            "/api/v1/namespaces/default/events" => list("EventList", &[] as &[Event]),
+            "/api/v1/persistentvolumes" => forbidden("persistentvolumes"),
+            "/apis/storage.k8s.io/v1/storageclasses" => forbidden("storageclasses"),
+            _ => (
+                404,
+                json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"}),
+            ),
+        }
+    }
+
+    fn no_pods(path: &str, cluster: &Inventory) -> (u16, Value) {
+        if path.ends_with("/pods") {
+            return forbidden("pods");
+        }
+        namespaced_role(path, cluster)
+    }
+
+    /// A connection to a fake API server serving the fixture through `route`,
+    /// and the requests it saw (path and query).
+    fn fake_server(route: Route) -> (Connection, Arc<Mutex<Vec<String>>>) {
+        let cluster = Arc::new(Inventory::from_manifests(BOUND_NFS).expect("fixture"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let service = tower::service_fn(move |request: Request<Body>| {
+            let uri = request.uri().clone();
+            if let Ok(mut log) = log.lock() {
+                log.push(uri.to_string());
+            }
+            let (status, body) = route(uri.path(), &cluster);
+            let response = Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&body).unwrap_or_default()));
+            async move { response }
+        });
+        let connection = Connection {
+            client: kube::Client::new(service, "default"),
+            namespace: "default".to_string(),
+            server_url: "https://fake".to_string(),
+        };
+        (connection, seen)
+    }
+
+    #[tokio::test]
+    async fn a_namespace_role_gets_everything_but_volumes_and_classes_in_six_calls() {
+        let (connection, seen) = fake_server(namespaced_role);
+        let scope = SetScope::All(NamespaceScope::One("default".into()));
+        let inventory = Inventory::fetch(&connection, &scope).await.expect("fetch");
+        assert_eq!(inventory.statefulsets.len(), 1);
+        assert_eq!(inventory.pods.len(), 3);
+        assert_eq!(inventory.claims.len(), 3);
+        assert!(inventory.volumes.is_forbidden());
+        assert!(inventory.storage_classes.is_forbidden());
+        assert_eq!(inventory.claim_events, Listing::Listed(Vec::new()));
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen.len(), 6, "{seen:#?}");
+        assert!(
+            seen.iter()
+                .any(|uri| uri.starts_with("/api/v1/namespaces/default/events?")
+                    && uri.contains("fieldSelector=involvedObject.kind%3DPersistentVolumeClaim")),
+            "{seen:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_named_set_lists_only_the_pods_its_selector_matches() {
+        let (connection, seen) = fake_server(namespaced_role);
+        let inventory = Inventory::fetch(&connection, &SetScope::Named("web".into()))
+            .await
+            .expect("fetch");
+        assert_eq!(inventory.pods_of(&inventory.statefulsets[0]).count(), 3);
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen.len(), 6, "{seen:#?}");
+        assert!(
+            seen.iter()
+                .any(|uri| uri.starts_with("/api/v1/namespaces/default/pods?")
+                    && uri.contains("labelSelector=app%3Dnginx")),
+            "{seen:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pods_the_user_cannot_list_are_an_error() {
+        let (connection, _) = fake_server(no_pods);
+        let scope = SetScope::All(NamespaceScope::One("default".into()));
+        let err = Inventory::fetch(&connection, &scope).await.err();
+        assert!(
+            matches!(&err, Some(Error::Forbidden { message }) if message.contains("cannot list resource \"pods\"")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn pods_belong_by_controller_reference_or_by_selector_when_orphaned() {
+        let mut inventory = Inventory::from_manifests(BOUND_NFS).expect("fixture");
+        let set = inventory.statefulsets[0].clone();
+        // web-1 controlled by something else; web-2 orphaned (no controller) but matching.
+        if let Some(owner) = inventory.pods[1]
+            .metadata
+            .owner_references
+            .as_mut()
+            .and_then(|o| o.first_mut())
+        {
+            owner.uid = "another-set".into();
+        }
+        inventory.pods[2].metadata.owner_references = None;
+        let ordinals: Vec<i32> = inventory.pods_of(&set).map(|(o, _)| o).collect();
+        assert_eq!(ordinals, vec![0, 2]);
+    }
+
+    #[test]
+    fn the_latest_event_about_this_claim_wins() {
+        let yaml = r#"
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: c, namespace: ns, uid: u1}}
+- {apiVersion: v1, kind: Event, metadata: {name: e1, namespace: ns}, involvedObject: {kind: PersistentVolumeClaim, namespace: ns, name: c, uid: u1},
+   reason: Old, lastTimestamp: "2026-01-01T00:00:00Z"}
+- {apiVersion: v1, kind: Event, metadata: {name: e2, namespace: ns}, involvedObject: {kind: PersistentVolumeClaim, namespace: ns, name: c, uid: u1},
+   reason: Newest, series: {count: 3, lastObservedTime: "2026-01-01T00:10:00.000000Z"}, eventTime: "2026-01-01T00:01:00.000000Z"}
+- {apiVersion: v1, kind: Event, metadata: {name: e3, namespace: ns}, involvedObject: {kind: PersistentVolumeClaim, namespace: ns, name: c, uid: u0},
+   reason: EarlierClaim, lastTimestamp: "2026-01-01T01:00:00Z"}
+- {apiVersion: v1, kind: Event, metadata: {name: e4, namespace: other}, involvedObject: {kind: PersistentVolumeClaim, namespace: other, name: c},
+   reason: OtherNamespace, lastTimestamp: "2026-01-01T02:00:00Z"}
+"#;
+        let inventory = Inventory::from_manifests(yaml).expect("fixture");
+        let event = inventory.latest_claim_event(&inventory.claims[0]);
+        assert_eq!(event.and_then(|e| e.reason.as_deref()), Some("Newest"));
+    }
+
+    #[test]
+    fn manifests_of_other_kinds_are_refused() {
+        let err =
+            Inventory::from_manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+        assert!(err.is_err_and(|e| e.contains("ConfigMap")));
     }
 }

@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod inventory;
 pub mod output;
+pub mod podexec;
 pub mod prompt;
 pub mod revisions;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 
 pub mod canary;
 pub mod completion;
+pub mod demo;
 pub mod history;
 pub mod sandbox;
 pub mod status;
@@ -36,5 +37,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Undo(args) => undo::run(&context, args).await,
         Command::Completion(args) => completion::run(&context, args),
         Command::Sandbox(args) => sandbox::run(&context, args).await,
+        Command::Demo(args) => demo::run(&context, args).await,
     }
 }

@@ -104,13 +104,15 @@ pub enum SandboxError {
     State(#[from] PersistError),
     #[error("invalid --faults: {0}")]
     Faults(#[from] api::faults::FaultSpecError),
+    #[error(transparent)]
+    Tls(#[from] api::http_tls::TlsError),
     #[error("waiting for a shutdown signal: {0}")]
     Signal(std::io::Error),
 }
 
 /// A running sandbox; `shutdown` stops it and saves its state.
 pub struct RunningSandbox {
-    /// `http://127.0.0.1:PORT`
+    /// `https://127.0.0.1:PORT`
     pub url: String,
     pub addr: SocketAddr,
     pub kubeconfig_path: PathBuf,
@@ -158,17 +160,28 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let cluster = api::persist::load_cluster(&data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| SandboxError::Listen { addr: config.listen, source })?;
+        .map_err(|source| SandboxError::Listen {
+            addr: config.listen,
+            source,
+        })?;
     let addr = listener
         .local_addr()
-        .map_err(|source| SandboxError::Listen { addr: config.listen, source })?;
-    let url = format!("http://{}", client_address(addr));
-    let token = config.token.clone().unwrap_or_else(api::auth::generate_token);
+        .map_err(|source| SandboxError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let url = format!("https://{}", client_address(addr));
+    let certificate = api::http_tls::generate(Some(config.listen.ip()))?;
+    let acceptor = api::http_tls::acceptor(&certificate)?;
+    let token = config
+        .token
+        .clone()
+        .unwrap_or_else(api::auth::generate_token);
     let kubeconfig_path = config
         .kubeconfig_out
         .clone()
         .unwrap_or_else(|| data_dir.join("kubeconfig"));
-    write_kubeconfig(&kubeconfig_path, &url, &token)?;
+    write_kubeconfig(&kubeconfig_path, &url, &certificate.ca_pem, &token)?;
 
     let state = Arc::new(ServerState::new(
         cluster.clone(),
@@ -179,17 +192,25 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     ));
     let shutdown = state.shutdown.clone();
     let app = api::http::router(state.clone());
-    let server_shutdown = shutdown.clone();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            server_shutdown.cancelled().await;
-        });
-        if let Err(err) = serve.await {
-            tracing::error!(%err, "the sandbox API server stopped");
-        }
-    });
-    let persister = tokio::spawn(api::persist::run(cluster.clone(), data_dir.clone(), shutdown.clone()));
-    let tasks = vec![tokio::spawn(controllers::gc::run(cluster.clone(), shutdown.clone()))];
+    let server = tokio::spawn(api::http_tls::serve(
+        listener,
+        acceptor,
+        app,
+        shutdown.clone(),
+    ));
+    let persister = tokio::spawn(api::persist::run(
+        cluster.clone(),
+        data_dir.clone(),
+        shutdown.clone(),
+    ));
+    let tasks = controllers::spawn_all(
+        cluster.clone(),
+        &controllers::ControllerSettings {
+            data_dir: data_dir.clone(),
+            timing: config.timing,
+            shutdown: shutdown.clone(),
+        },
+    );
     Ok(RunningSandbox {
         url,
         addr,
@@ -214,8 +235,10 @@ fn client_address(addr: SocketAddr) -> String {
     SocketAddr::new(ip, addr.port()).to_string()
 }
 
-/// The kubeconfig text for a sandbox at `url` with `token`.
-pub fn kubeconfig_yaml(url: &str, token: &str) -> String {
+/// The kubeconfig text for a sandbox at `url`, trusting `ca_pem`, with `token`.
+pub fn kubeconfig_yaml(url: &str, ca_pem: &str, token: &str) -> String {
+    use base64::Engine as _;
+    let ca_data = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     format!(
         "apiVersion: v1
 kind: Config
@@ -223,6 +246,7 @@ clusters:
 - name: sts-sandbox
   cluster:
     server: {url}
+    certificate-authority-data: {ca_data}
 users:
 - name: sts-sandbox
   user:
@@ -239,7 +263,7 @@ preferences: {{}}
     )
 }
 
-fn write_kubeconfig(path: &Path, url: &str, token: &str) -> Result<(), SandboxError> {
+fn write_kubeconfig(path: &Path, url: &str, ca_pem: &str, token: &str) -> Result<(), SandboxError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| SandboxError::Io {
             action: "creating",
@@ -247,10 +271,12 @@ fn write_kubeconfig(path: &Path, url: &str, token: &str) -> Result<(), SandboxEr
             source,
         })?;
     }
-    std::fs::write(path, kubeconfig_yaml(url, token)).map_err(|source| SandboxError::Io {
-        action: "writing",
-        path: path.to_path_buf(),
-        source,
+    std::fs::write(path, kubeconfig_yaml(url, ca_pem, token)).map_err(|source| {
+        SandboxError::Io {
+            action: "writing",
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     // The token grants full access: keep the file private.
     #[cfg(unix)]
@@ -288,7 +314,9 @@ pub fn default_data_dir() -> PathBuf {
 
 impl SandboxOptions {
     pub fn into_config(self) -> Result<SandboxConfig, SandboxError> {
-        let ip = self.listen.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let ip = self
+            .listen
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
         let defaults = SandboxTiming::default();
         Ok(SandboxConfig {
             listen: SocketAddr::new(ip, self.port),
@@ -300,7 +328,11 @@ impl SandboxOptions {
                 pod_ready_delay: self.ready_delay.unwrap_or(defaults.pod_ready_delay),
                 grace_scale: defaults.grace_scale,
             },
-            faults: self.faults.as_deref().map(FaultSpec::parse_flag).transpose()?,
+            faults: self
+                .faults
+                .as_deref()
+                .map(FaultSpec::parse_flag)
+                .transpose()?,
         })
     }
 }

@@ -115,6 +115,19 @@ pub fn remove_pod_dirs(data_dir: &Path, pod_uid: &str) -> Result<(), NodeError> 
     }
 }
 
+/// The pod uids the node holds directories for (to clean up after pods
+/// that went away while the sandbox was stopped).
+pub fn pod_uids_on_disk(data_dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(data_dir.join("node").join("pods")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Logs
 //
@@ -185,8 +198,8 @@ pub fn append_log(
         .map_err(|e| NodeError::io("writing", &path, e))
 }
 
-/// A container restarted: its current log becomes the previous one (the
-/// kubelet keeps exactly one previous instance) and a new log begins.
+/// A container exited: its log becomes the previous one (one previous
+/// instance is kept) and the next start begins a new log.
 pub fn rotate_log(data_dir: &Path, pod_uid: &str, container: &str) -> Result<(), NodeError> {
     let current = log_path(data_dir, pod_uid, container, LogInstance::Current);
     let previous = log_path(data_dir, pod_uid, container, LogInstance::Previous);
@@ -198,6 +211,12 @@ pub fn rotate_log(data_dir: &Path, pod_uid: &str, container: &str) -> Result<(),
 }
 
 /// The log text a `pods/log` request returns, filtered as `query` asks.
+///
+/// As the kubelet's `validateContainerLogStatus`: `previous` reads the last
+/// terminated instance; otherwise the running instance, or, while the
+/// container waits to restart (CrashLoopBackOff), the last terminated one.
+/// The kubelet rotates a container's log when it exits, so "no current log
+/// but a previous one" is exactly that waiting state.
 pub fn read_log(
     data_dir: &Path,
     pod_uid: &str,
@@ -209,7 +228,10 @@ pub fn read_log(
     } else {
         LogInstance::Current
     };
-    let path = log_path(data_dir, pod_uid, container, which);
+    let mut path = log_path(data_dir, pod_uid, container, which);
+    if which == LogInstance::Current && !path.exists() {
+        path = log_path(data_dir, pod_uid, container, LogInstance::Previous);
+    }
     let file = match fs::File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -563,6 +585,11 @@ mod tests {
         ));
         append_log(dir.path(), "u", "c", &[line("run 1")]).expect("append");
         rotate_log(dir.path(), "u", "c").expect("rotate");
+        // Waiting to restart: both reads give the instance that exited.
+        assert_eq!(
+            read_log(dir.path(), "u", "c", &LogQuery::default()).expect("read"),
+            "run 1\n"
+        );
         append_log(dir.path(), "u", "c", &[line("run 2")]).expect("append");
         assert_eq!(
             read_log(dir.path(), "u", "c", &previous).expect("read"),
@@ -572,7 +599,9 @@ mod tests {
             read_log(dir.path(), "u", "c", &LogQuery::default()).expect("read"),
             "run 2\n"
         );
+        assert_eq!(pod_uids_on_disk(dir.path()), ["u"]);
         remove_pod_dirs(dir.path(), "u").expect("remove");
+        assert!(pod_uids_on_disk(dir.path()).is_empty());
         assert!(!pod_dir(dir.path(), "u").exists());
         remove_pod_dirs(dir.path(), "u").expect("removing twice is fine");
     }

@@ -122,7 +122,9 @@ pub fn kubectl_stdin(sandbox: &TestSandbox, args: &[&str], stdin: &str) -> Outpu
         .spawn()
         .unwrap_or_else(|e| panic!("starting kubectl {args:?}: {e}"));
     if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).expect("write kubectl's stdin");
+        input
+            .write_all(stdin.as_bytes())
+            .expect("write kubectl's stdin");
     }
     child
         .wait_with_output()

@@ -10,18 +10,20 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
-use kube::api::{Api, AttachParams, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 
 use super::change::{self, ChangeSource};
 use super::gate::{self, GateOutcome};
 use super::plan::{self, PlannedStep};
-use super::state::{self, CanaryState, Holder, Phase, Request, STATE_ANNOTATION, STATE_VERSION};
+use super::state::{
+    self, CanaryState, Holder, PendingRequest, Phase, REQUEST_ANNOTATION, Request,
+    STATE_ANNOTATION, STATE_VERSION,
+};
 use super::{LEASE, Pause};
 use crate::cli::{CanaryArgs, OutputFormat};
 use crate::commands::Outcome;
@@ -216,6 +218,19 @@ fn recorded_state(set: &StatefulSet) -> Result<Option<CanaryState>> {
     }
 }
 
+/// The request `--promote`/`--abort` left on a set, if any.
+fn recorded_request(set: &StatefulSet) -> Result<Option<PendingRequest>> {
+    match set
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REQUEST_ANNOTATION))
+    {
+        Some(text) => PendingRequest::parse(text).map(Some).map_err(Error::Failed),
+        None => Ok(None),
+    }
+}
+
 fn replicas_of(set: &StatefulSet) -> u32 {
     sts::desired_replicas(set).max(0) as u32
 }
@@ -232,11 +247,24 @@ fn strategy_with_partition(set: &StatefulSet, partition: u32) -> Value {
     strategy
 }
 
-fn annotations_with(set: &StatefulSet, state: &CanaryState) -> Value {
-    let mut annotations: BTreeMap<String, String> =
-        set.metadata.annotations.clone().unwrap_or_default();
-    annotations.insert(STATE_ANNOTATION.to_string(), state.to_json());
-    json!(annotations)
+/// The JSON-patch operation that sets one annotation, creating the map if needed.
+fn set_annotation(set: &StatefulSet, key: &str, value: String) -> Value {
+    if set.metadata.annotations.is_some() {
+        let pointer = format!(
+            "/metadata/annotations/{}",
+            key.replace('~', "~0").replace('/', "~1")
+        );
+        json!({"op": "add", "path": pointer, "value": value})
+    } else {
+        json!({"op": "add", "path": "/metadata/annotations", "value": BTreeMap::from([(key.to_string(), value)])})
+    }
+}
+
+/// A failed `test` operation: the object changed since we read it.
+fn is_stale(status: &kube::core::Status) -> bool {
+    status.code == 409
+        || (status.code == 422
+            && (status.message.contains("did not match") || status.message.contains("test failed")))
 }
 
 pub async fn run(
@@ -370,7 +398,7 @@ async fn send_request(
     args: &CanaryArgs,
 ) -> Result<Outcome> {
     let name = sts::name(set);
-    let Some(mut state) = recorded.filter(|s| s.phase.is_active()) else {
+    let Some(state) = recorded.filter(|s| s.phase.is_active()) else {
         return Err(Error::Failed(format!(
             "statefulset \"{name}\" has no canary in progress"
         )));
@@ -385,19 +413,18 @@ async fn send_request(
             "the canary of \"{name}\" is rolling back; it cannot be promoted"
         )));
     }
-    state.request = Some(request);
-    let patch = json!([
-        {"op": "test", "path": "/metadata/resourceVersion", "value": set.metadata.resource_version},
-        {"op": "add", "path": "/metadata/annotations", "value": annotations_with(set, &state)},
-    ]);
+    let pending = PendingRequest {
+        id: uuid::Uuid::new_v4().to_string(),
+        request,
+        at: now_string(),
+    };
+    let patch = json!({"metadata": {"annotations": {REQUEST_ANNOTATION: pending.to_json()}}});
     let api: Api<StatefulSet> = Api::namespaced(connection.client.clone(), sts::namespace(set));
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..Default::default()
     };
-    let operations: json_patch::Patch = serde_json::from_value(patch)
-        .map_err(|e| Error::Failed(format!("cannot build the request: {e}")))?;
-    api.patch(name, &params, &Patch::<()>::Json(operations))
+    api.patch(name, &params, &Patch::Merge(&patch))
         .await
         .map_err(|e| connection.error(e))?;
     let what = match request {
@@ -405,8 +432,16 @@ async fn send_request(
         Request::Promote => "promotion",
         Request::PromoteFull => "full promotion",
     };
+    let driver =
+        if state::may_take_over(&state, jiff::Timestamp::now(), &this_host(), process_alive) {
+            format!(
+                "; no process drives it now: run `kubectl sts canary {name} --resume` to act on it"
+            )
+        } else {
+            String::new()
+        };
     output::print(&format!(
-        "requested {what} of the canary of statefulset {name}\n"
+        "requested {what} of the canary of statefulset {name}{driver}\n"
     ))?;
     Ok(Outcome::Success)
 }
@@ -433,7 +468,9 @@ impl Canary<'_> {
     }
 
     /// Write the state (and optionally a partition and a template) in one
-    /// request guarded by the resourceVersion just read. Refuses when someone
+    /// request. The state annotation is tested against what was just read, so
+    /// a driver that lost its canary to another cannot overwrite it; writes that
+    /// replace the template also test the resourceVersion. Refuses when someone
     /// else changed the template.
     async fn write(
         &self,
@@ -442,7 +479,7 @@ impl Canary<'_> {
         template: Option<&PodTemplateSpec>,
         check_template: bool,
     ) -> Result<StatefulSet> {
-        for _attempt in 0..5 {
+        for _attempt in 0..30 {
             let live = self
                 .api
                 .get(&self.name)
@@ -457,10 +494,23 @@ impl Canary<'_> {
             state.updated_at = now_string();
             state.lease_expires_at = lease_until();
             state.holder = self.holder.clone();
-            let mut operations = vec![json!({
-                "op": "test", "path": "/metadata/resourceVersion", "value": live.metadata.resource_version,
-            })];
+            let mut operations = Vec::new();
+            if let Some(current) = live
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(STATE_ANNOTATION))
+            {
+                let pointer = format!(
+                    "/metadata/annotations/{}",
+                    STATE_ANNOTATION.replace('/', "~1")
+                );
+                operations.push(json!({"op": "test", "path": pointer, "value": current}));
+            }
             if let Some(template) = template {
+                operations.push(json!({
+                    "op": "test", "path": "/metadata/resourceVersion", "value": live.metadata.resource_version,
+                }));
                 operations
                     .push(json!({"op": "replace", "path": "/spec/template", "value": template}));
             }
@@ -469,7 +519,7 @@ impl Canary<'_> {
                     "op": "add", "path": "/spec/updateStrategy", "value": strategy_with_partition(&live, partition),
                 }));
             }
-            operations.push(json!({"op": "add", "path": "/metadata/annotations", "value": annotations_with(&live, state)}));
+            operations.push(set_annotation(&live, STATE_ANNOTATION, state.to_json()));
             let patch: json_patch::Patch = serde_json::from_value(Value::Array(operations))
                 .map_err(|e| Error::Failed(format!("cannot build the patch: {e}")))?;
             match self
@@ -478,11 +528,8 @@ impl Canary<'_> {
                 .await
             {
                 Ok(written) => return Ok(written),
-                Err(kube::Error::Api(status))
-                    if status.code == 409
-                        || status.code == 422 && status.message.contains("test") =>
-                {
-                    continue;
+                Err(kube::Error::Api(status)) if is_stale(&status) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(err) => return Err(self.connection.error(err)),
             }
@@ -547,8 +594,14 @@ impl Canary<'_> {
         };
         let new_template = change::new_template(&set, &source).map_err(Error::Failed)?;
         let steps = plan::parse_steps(&self.args.steps).map_err(Error::Usage)?;
+        if replicas == 0 {
+            return Err(Error::Failed(format!(
+                "statefulset \"{}\" has 0 replicas: there is no pod to canary; scale it up first",
+                self.name
+            )));
+        }
         let planned =
-            plan::plan(&steps, replicas, sts::ordinal_start(&set)).map_err(Error::Failed)?;
+            plan::plan(&steps, replicas, sts::ordinal_start(&set)).map_err(Error::Usage)?;
         let diff = revisions::template_diff(
             "live template",
             &set.spec.template,
@@ -599,7 +652,7 @@ impl Canary<'_> {
             lease_expires_at: lease_until(),
             started_at: now.clone(),
             updated_at: now,
-            request: None,
+            handled_request: None,
             message: "template changed; partition at the gate".to_string(),
         };
         self.write(&mut state, Some(replicas), Some(&new_template), false)
@@ -628,7 +681,11 @@ impl Canary<'_> {
             .map_err(|e| self.connection.error(e))?;
         if resumed {
             self.new_template = set.spec.template.clone();
-            if state.phase == Phase::RollingBack || state.request == Some(Request::Abort) {
+            // Take the canary over: from here on the recorded holder is us.
+            self.write(&mut state, None, None, false).await?;
+            let abort_pending = state::unhandled(&state, recorded_request(&set)?.as_ref())
+                .is_some_and(|r| r.request == Request::Abort);
+            if state.phase == Phase::RollingBack || abort_pending {
                 let mut view = LiveView::start(self.connection, &set);
                 view.ready().await?;
                 return self
@@ -695,7 +752,6 @@ impl Canary<'_> {
         // Done: put the partition back where it was.
         let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
         state.phase = Phase::Succeeded;
-        state.request = None;
         state.message = format!(
             "all {replicas} pods on revision {}; partition back to {}",
             state.to_revision.as_deref().unwrap_or("?"),
@@ -750,7 +806,6 @@ impl Canary<'_> {
         if state.current_step != Some(index) || matches!(state.phase, Phase::Starting) {
             state.current_step = Some(index);
             state.phase = Phase::Stepping;
-            state.request = None;
             state.message = format!(
                 "step {} of {}: partition {}",
                 index + 1,
@@ -981,14 +1036,19 @@ impl Canary<'_> {
                 recorded.holder.pid, recorded.holder.host
             )));
         }
-        let result = match recorded.request {
-            Some(Request::Abort) => Some(StepResult::Aborted),
-            Some(Request::Promote) if state.phase == Phase::Paused => Some(StepResult::Next),
-            Some(Request::PromoteFull) => Some(StepResult::JumpToLast),
-            _ => None,
+        let pending = recorded_request(&set)?;
+        let Some(request) = state::unhandled(state, pending.as_ref()) else {
+            return Ok(None);
+        };
+        // A promotion that arrives mid-step waits for the next pause.
+        let result = match request.request {
+            Request::Abort => Some(StepResult::Aborted),
+            Request::Promote if state.phase == Phase::Paused => Some(StepResult::Next),
+            Request::PromoteFull => Some(StepResult::JumpToLast),
+            Request::Promote => None,
         };
         if result.is_some() {
-            state.request = None;
+            state.handled_request = Some(request.id.clone());
         }
         Ok(result)
     }
@@ -1003,35 +1063,13 @@ impl Canary<'_> {
 
     async fn run_check(&self, pod: &str, command: &str) -> std::result::Result<(), String> {
         let pods: Api<Pod> = Api::namespaced(self.connection.client.clone(), &self.namespace);
-        let params = AttachParams::default()
-            .stdout(true)
-            .stderr(true)
-            .stdin(false);
-        let mut process = pods
-            .exec(pod, vec!["sh", "-c", command], &params)
+        let output = crate::podexec::run(&pods, pod, None, &["sh", "-c", command])
             .await
             .map_err(|e| format!("exec failed: {e}"))?;
-        let mut stderr_text = String::new();
-        if let Some(mut stderr) = process.stderr() {
-            let _ = stderr.read_to_string(&mut stderr_text).await;
-        }
-        let status = match process.take_status() {
-            Some(status) => status.await,
-            None => None,
-        };
-        let _ = process.join().await;
-        match status {
-            Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
-            Some(s) => Err(format!(
-                "{}{}",
-                s.message.unwrap_or_else(|| "non-zero exit".into()),
-                if stderr_text.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", stderr_text.trim())
-                }
-            )),
-            None => Err("no exit status from the pod".into()),
+        if output.success() {
+            Ok(())
+        } else {
+            Err(output.failure())
         }
     }
 
@@ -1062,7 +1100,6 @@ impl Canary<'_> {
             .map_err(|e| self.connection.error(e))?;
         let old_template = revisions::template_of(&from).map_err(Error::Failed)?;
         state.phase = Phase::RollingBack;
-        state.request = None;
         state.message = format!("rolling back: {reason}");
         self.write(state, Some(0), Some(&old_template), false)
             .await?;

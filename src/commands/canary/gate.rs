@@ -66,7 +66,7 @@ pub fn evaluate(
             ));
         }
         let restarts = sts::pod_restarts(pod);
-        if restarts > max_restarts as i32 {
+        if i64::from(restarts) > i64::from(max_restarts) {
             return GateOutcome::Failed(format!(
                 "{pod_name} restarted {restarts} time(s) on the new revision (allowed: {max_restarts})"
             ));
@@ -190,5 +190,10 @@ mod tests {
             matches!(evaluate(&set(), &pods, 3, "new", 1), GateOutcome::Failed(r) if r.contains("restarted 2"))
         );
         assert_eq!(evaluate(&set(), &pods, 3, "new", 2), GateOutcome::Open);
+        assert_eq!(
+            evaluate(&set(), &pods, 3, "new", u32::MAX),
+            GateOutcome::Open,
+            "no restart limit"
+        );
     }
 }

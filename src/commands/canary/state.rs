@@ -9,16 +9,19 @@
 //!  "originalPartition":0,"steps":[...PlannedStep...],"currentStep":1,
 //!  "phase":"Soaking","holder":{"id":"...","host":"...","pid":123},
 //!  "leaseExpiresAt":"2026-11-23T10:00:30Z","startedAt":"...","updatedAt":"...",
-//!  "request":null,"message":"step 2 of 3: partition 2"}
+//!  "handledRequest":null,"message":"step 2 of 3: partition 2"}
 //! ```
-//! `request` is how `--promote` and `--abort` from another terminal talk to the
-//! running canary.
+//! `--promote` and `--abort` from another terminal write a second annotation,
+//! `kubectl-sts.io/canary-request` (`{"id":"...","request":"Abort","at":"..."}`),
+//! which only they write; the driver records the id it acted on as
+//! `handledRequest`, so neither side can overwrite the other.
 
 use serde::{Deserialize, Serialize};
 
 use super::plan::PlannedStep;
 
 pub const STATE_ANNOTATION: &str = "kubectl-sts.io/canary";
+pub const REQUEST_ANNOTATION: &str = "kubectl-sts.io/canary-request";
 pub const STATE_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,10 +83,40 @@ pub struct CanaryState {
     pub lease_expires_at: String,
     pub started_at: String,
     pub updated_at: String,
+    /// The id of the last request from another terminal that the driver acted on.
     #[serde(default)]
-    pub request: Option<Request>,
+    pub handled_request: Option<String>,
     #[serde(default)]
     pub message: String,
+}
+
+/// A request written by `--promote` or `--abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    pub id: String,
+    pub request: Request,
+    pub at: String,
+}
+
+impl PendingRequest {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| {
+            format!("the {REQUEST_ANNOTATION} annotation is not a canary request: {e}")
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// The request the driver has not acted on yet, if any.
+pub fn unhandled<'a>(
+    state: &CanaryState,
+    request: Option<&'a PendingRequest>,
+) -> Option<&'a PendingRequest> {
+    request.filter(|r| state.handled_request.as_deref() != Some(r.id.as_str()))
 }
 
 impl CanaryState {
@@ -156,7 +189,7 @@ mod tests {
             lease_expires_at: lease.into(),
             started_at: "2026-11-23T10:00:00Z".into(),
             updated_at: "2026-11-23T10:00:00Z".into(),
-            request: None,
+            handled_request: None,
             message: String::new(),
         }
     }
@@ -168,6 +201,21 @@ mod tests {
         assert_eq!(parsed, original);
         assert!(original.to_json().contains("\"fromRevision\":\"web-a\""));
         assert_eq!(parsed.current_partition(3), 2);
+    }
+
+    #[test]
+    fn a_request_counts_until_its_id_is_handled() {
+        let mut s = state(Phase::Paused, "2026-11-23T10:00:30Z");
+        let request = PendingRequest {
+            id: "r1".into(),
+            request: Request::Promote,
+            at: "2026-11-23T10:00:05Z".into(),
+        };
+        let parsed = PendingRequest::parse(&request.to_json()).unwrap();
+        assert_eq!(unhandled(&s, Some(&parsed)), Some(&request));
+        s.handled_request = Some("r1".into());
+        assert_eq!(unhandled(&s, Some(&parsed)), None);
+        assert_eq!(unhandled(&s, None), None);
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub struct ServiceSummary {
     pub name: String,
     #[serde(rename = "type")]
     pub type_: String,
+    #[serde(rename = "clusterIP")]
     pub cluster_ip: Option<String>,
     pub headless: bool,
     /// The Service's selector as a query string; None when it has none.
@@ -320,14 +321,24 @@ pub fn pod_trouble(pod: &Pod, now: Timestamp) -> Option<String> {
     }
     let conditions = status.conditions.iter().flatten();
     for condition in conditions {
+        // The scheduler says Unschedulable for a while during normal volume
+        // provisioning, so it counts only once it has lasted.
         if condition.type_ == "PodScheduled"
             && condition.status == "False"
             && condition.reason.as_deref() == Some("Unschedulable")
         {
-            return Some(format!(
-                "unschedulable: {}",
-                condition.message.as_deref().unwrap_or("no node fits")
-            ));
+            let since = condition
+                .last_transition_time
+                .as_ref()
+                .or(pod.metadata.creation_timestamp.as_ref());
+            let seconds = since.map_or(0, |t| now.as_second() - t.0.as_second());
+            if seconds >= UNREADY_STALL_SECONDS {
+                return Some(format!(
+                    "unschedulable for {}: {}",
+                    age(seconds),
+                    condition.message.as_deref().unwrap_or("no node fits")
+                ));
+            }
         }
         if condition.type_ == "Ready"
             && condition.status == "False"
@@ -901,6 +912,19 @@ mod tests {
         assert_eq!(pod_trouble(&ready, now), None);
         let starting = pod("{metadata: {name: p}, status: {phase: Pending}}");
         assert_eq!(pod_trouble(&starting, now), None);
+        let unschedulable = |since: &str| {
+            pod(&format!(
+                "{{metadata: {{name: p}}, status: {{phase: Pending, conditions: [{{type: PodScheduled, status: 'False', reason: Unschedulable, message: no nodes, lastTransitionTime: '{since}'}}]}}}}"
+            ))
+        };
+        assert_eq!(
+            pod_trouble(&unschedulable("2026-11-23T08:59:00Z"), now),
+            None
+        );
+        assert_eq!(
+            pod_trouble(&unschedulable("2026-11-23T08:40:00Z"), now).as_deref(),
+            Some("unschedulable for 20m: no nodes")
+        );
     }
 
     #[test]

@@ -188,12 +188,25 @@ impl Problem {
 /// What a PersistentVolume is backed by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    Nfs { server: String, path: String },
-    HostPath { path: String },
-    Local { path: String },
-    Csi { driver: String, volume_handle: String },
+    Nfs {
+        server: String,
+        path: String,
+    },
+    HostPath {
+        path: String,
+    },
+    Local {
+        path: String,
+    },
+    Csi {
+        driver: String,
+        volume_handle: String,
+    },
     /// Any other in-tree source, by its field name, with its identifier when it has one.
-    Other { type_name: String, id: Option<String> },
+    Other {
+        type_name: String,
+        id: Option<String>,
+    },
 }
 
 impl Backend {
@@ -210,7 +223,9 @@ impl Backend {
     /// The fields besides the type, in a stable order, named as in the API.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         match self {
-            Backend::Nfs { server, path } => vec![("server", server.clone()), ("path", path.clone())],
+            Backend::Nfs { server, path } => {
+                vec![("server", server.clone()), ("path", path.clone())]
+            }
             Backend::HostPath { path } | Backend::Local { path } => vec![("path", path.clone())],
             Backend::Csi {
                 driver,
@@ -238,7 +253,10 @@ impl std::fmt::Display for Backend {
                 type_name,
                 id: Some(id),
             } => write!(f, "{type_name} {id}"),
-            Backend::Other { type_name, id: None } => f.write_str(type_name),
+            Backend::Other {
+                type_name,
+                id: None,
+            } => f.write_str(type_name),
         }
     }
 }
@@ -309,7 +327,10 @@ pub fn backend(volume: &PersistentVolume) -> Option<Backend> {
         ("fc", spec.fc.is_some()),
         ("flocker", spec.flocker.is_some()),
         ("glusterfs", spec.glusterfs.is_some()),
-        ("photonPersistentDisk", spec.photon_persistent_disk.is_some()),
+        (
+            "photonPersistentDisk",
+            spec.photon_persistent_disk.is_some(),
+        ),
         ("quobyte", spec.quobyte.is_some()),
         ("scaleIO", spec.scale_io.is_some()),
         ("storageos", spec.storageos.is_some()),
@@ -408,19 +429,20 @@ fn claim_request(claim: &PersistentVolumeClaim) -> Option<&Quantity> {
         .and_then(|r| r.get("storage"))
 }
 
-/// The class a claim asks for: `storageClassName`, else the beta annotation.
+/// The class a claim asks for: the beta annotation first, as upstream's
+/// `GetPersistentVolumeClaimClass` reads it, then `storageClassName`.
 pub fn claim_class(claim: &PersistentVolumeClaim) -> Option<&str> {
     claim
-        .spec
+        .metadata
+        .annotations
         .as_ref()
-        .and_then(|s| s.storage_class_name.as_deref())
+        .and_then(|a| a.get(BETA_CLASS_ANNOTATION))
+        .map(String::as_str)
         .or_else(|| {
             claim
-                .metadata
-                .annotations
+                .spec
                 .as_ref()
-                .and_then(|a| a.get(BETA_CLASS_ANNOTATION))
-                .map(String::as_str)
+                .and_then(|s| s.storage_class_name.as_deref())
         })
         .filter(|name| !name.is_empty())
 }
@@ -428,7 +450,11 @@ pub fn claim_class(claim: &PersistentVolumeClaim) -> Option<&str> {
 /// Equal as amounts (`1Gi` == `1073741824`); text comparison when unparsable.
 pub fn same_quantity(a: &Quantity, b: &Quantity) -> bool {
     match (ParsedQuantity::try_from(a), ParsedQuantity::try_from(b)) {
-        (Ok(a), Ok(b)) => a == b,
+        // Whole bytes compare exactly across binary and decimal suffixes.
+        (Ok(a), Ok(b)) => match (a.to_bytes_i128(), b.to_bytes_i128()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a == b,
+        },
         _ => a.0 == b.0,
     }
 }
@@ -448,7 +474,11 @@ pub fn build_chains(inventory: &Inventory) -> Vec<VolumeChain<'_>> {
 fn chains_of_set<'a>(inventory: &'a Inventory, set: &'a StatefulSet) -> Vec<VolumeChain<'a>> {
     let set_name = sts::name(set);
     let namespace = sts::namespace(set);
-    let templates = set.spec.volume_claim_templates.as_deref().unwrap_or_default();
+    let templates = set
+        .spec
+        .volume_claim_templates
+        .as_deref()
+        .unwrap_or_default();
     let in_range = sts::ordinals(set);
     let pods: Vec<(i32, &Pod)> = inventory.pods_of(set).collect();
 
@@ -640,9 +670,11 @@ fn problems(inventory: &Inventory, chain: &VolumeChain<'_>) -> Vec<Problem> {
         }
     }
 
-    if let (Some(claim), Some(capacity), Some(request)) =
-        (chain.claim, chain.capacity(), chain.template_request.as_ref())
-        && claim_phase(claim) == Some("Bound")
+    if let (Some(claim), Some(capacity), Some(request)) = (
+        chain.claim,
+        chain.capacity(),
+        chain.template_request.as_ref(),
+    ) && claim_phase(claim) == Some("Bound")
         && !same_quantity(capacity, request)
     {
         found.push(Problem::new(
@@ -691,14 +723,19 @@ fn problems(inventory: &Inventory, chain: &VolumeChain<'_>) -> Vec<Problem> {
 
 /// Why a claim is Pending: the latest event about it, else what the inventory
 /// shows (class missing, no provisioner, waiting for a consumer).
-fn pending_reason(inventory: &Inventory, chain: &VolumeChain<'_>, claim: &PersistentVolumeClaim) -> String {
+fn pending_reason(
+    inventory: &Inventory,
+    chain: &VolumeChain<'_>,
+    claim: &PersistentVolumeClaim,
+) -> String {
     if let Some(event) = inventory.latest_claim_event(claim) {
         let reason = event.reason.as_deref().unwrap_or("Event");
         let message = event.message.as_deref().unwrap_or_default().trim();
         return format!("{reason}: {message}");
     }
     let Some(class_name) = &chain.storage_class_name else {
-        return "no persistent volumes available for this claim and no storage class is set".to_string();
+        return "no persistent volumes available for this claim and no storage class is set"
+            .to_string();
     };
     match chain.storage_class {
         Lookup::Missing => format!("storageclass.storage.k8s.io \"{class_name}\" not found"),
@@ -738,7 +775,9 @@ fn mount_problem(pod: &Pod, template: &str, claim_name: &str) -> Option<Problem>
     let Some(volume) = volume else {
         return Some(Problem::new(
             ProblemKind::NotMountedFromClaim,
-            format!("pod {pod_name} has no volume {template}: claim {claim_name} is not attached to it"),
+            format!(
+                "pod {pod_name} has no volume {template}: claim {claim_name} is not attached to it"
+            ),
         ));
     };
     match &volume.persistent_volume_claim {
@@ -844,7 +883,10 @@ mod tests {
             assert_eq!(chain.claim_name, format!("www-web-{ordinal}"));
             assert_eq!(chain.claim.and_then(claim_phase), Some("Bound"));
             let volume = chain.volume.volume().expect("bound volume");
-            assert_eq!(volume.metadata.name.as_deref(), Some(&*format!("pvc-c{ordinal}")));
+            assert_eq!(
+                volume.metadata.name.as_deref(),
+                Some(&*format!("pvc-c{ordinal}"))
+            );
             assert_eq!(
                 backend(volume),
                 Some(Backend::Nfs {
@@ -852,12 +894,18 @@ mod tests {
                     path: format!("/ifs/kubernetes/default-www-web-{ordinal}-pvc-c{ordinal}"),
                 })
             );
-            assert_eq!(chain.storage_class_name.as_deref(), Some("managed-nfs-storage"));
+            assert_eq!(
+                chain.storage_class_name.as_deref(),
+                Some("managed-nfs-storage")
+            );
             assert!(chain.storage_class.found().is_some());
             assert!(!chain.orphan);
             assert_eq!(tags(chain), vec!["reclaim-delete"]);
         }
-        assert!(message(&chains[0], ProblemKind::ReclaimDelete).contains("persistentVolumeReclaimPolicy"));
+        assert!(
+            message(&chains[0], ProblemKind::ReclaimDelete)
+                .contains("persistentVolumeReclaimPolicy")
+        );
     }
 
     #[test]
@@ -867,7 +915,12 @@ mod tests {
         let volumes: Vec<Option<String>> = chains.iter().map(VolumeChain::volume_name).collect();
         assert_eq!(
             volumes,
-            vec![Some("nfs-a".into()), Some("local-b".into()), Some("csi-c".into()), None]
+            vec![
+                Some("nfs-a".into()),
+                Some("local-b".into()),
+                Some("csi-c".into()),
+                None
+            ]
         );
         let backends: Vec<String> = chains
             .iter()
@@ -876,11 +929,18 @@ mod tests {
             .collect();
         assert_eq!(
             backends,
-            vec!["nfs nfs.example.com:/exports/a", "local /mnt/disks/b", "csi ebs.csi.aws.com vol-0abc"]
+            vec![
+                "nfs nfs.example.com:/exports/a",
+                "local /mnt/disks/b",
+                "csi ebs.csi.aws.com vol-0abc"
+            ]
         );
         // 2Gi bound for a 1Gi template is flagged; 1073741824 is 1Gi.
         assert_eq!(tags(&chains[0]), vec!["capacity"]);
-        assert!(message(&chains[0], ProblemKind::CapacityDiffers).contains("2Gi where the template asks for 1Gi"));
+        assert!(
+            message(&chains[0], ProblemKind::CapacityDiffers)
+                .contains("2Gi where the template asks for 1Gi")
+        );
         assert!(tags(&chains[1]).is_empty());
         assert!(tags(&chains[2]).is_empty());
 
@@ -905,7 +965,10 @@ mod tests {
         let gce = backend(by_name("host-e")).expect("gce backend");
         assert_eq!(gce.to_string(), "gcePersistentDisk disk-e");
         assert_eq!(gce.fields(), vec![("id", "disk-e".to_string())]);
-        assert_eq!(node_affinity(by_name("local-b")).as_deref(), Some("kubernetes.io/hostname=node-1"));
+        assert_eq!(
+            node_affinity(by_name("local-b")).as_deref(),
+            Some("kubernetes.io/hostname=node-1")
+        );
         assert_eq!(node_affinity(by_name("nfs-a")), None);
     }
 
@@ -925,7 +988,10 @@ mod tests {
             let text = message(chain, ProblemKind::Orphan);
             assert!(text.contains("whenScaled=Retain"), "{text}");
             assert!(
-                text.ends_with(&format!("to delete it: kubectl delete pvc {} -n default", chain.claim_name)),
+                text.ends_with(&format!(
+                    "to delete it: kubectl delete pvc {} -n default",
+                    chain.claim_name
+                )),
                 "{text}"
             );
         }
@@ -947,22 +1013,66 @@ mod tests {
         expect(
             "emptydir",
             &["not-from-claim"],
-            &["pod emptydir-0 mounts www from emptyDir", "www-emptydir-0", "will not survive"],
+            &[
+                "pod emptydir-0 mounts www from emptyDir",
+                "www-emptydir-0",
+                "will not survive",
+            ],
         );
-        expect("noclass", &["pending"], &["storageclass.storage.k8s.io \"fast\" not found"]);
-        expect("noprov", &["pending"], &["class local-storage has no provisioner", "capacity 1Gi", "RWO"]);
+        expect(
+            "noclass",
+            &["pending"],
+            &["storageclass.storage.k8s.io \"fast\" not found"],
+        );
+        expect(
+            "noprov",
+            &["pending"],
+            &[
+                "class local-storage has no provisioner",
+                "capacity 1Gi",
+                "RWO",
+            ],
+        );
         expect("wffc", &["pending"], &["waiting for first consumer"]);
-        expect("external", &["pending"], &["waiting for provisioner example.com/external"]);
+        expect(
+            "external",
+            &["pending"],
+            &["waiting for provisioner example.com/external"],
+        );
         expect(
             "released",
             &["pending", "released"],
-            &["no storage class is set", "volume old-vol is Released", "/spec/claimRef"],
+            &[
+                "no storage class is set",
+                "volume old-vol is Released",
+                "/spec/claimRef",
+            ],
         );
-        expect("lost", &["lost"], &["claim data-lost-0 is Lost", "gone-vol"]);
-        expect("failed", &["volume-failed"], &["recycle failed: no recycler pod"]);
-        expect("unmounted", &["unmounted"], &["no container of pod unmounted-0 mounts volume data"]);
-        expect("otherclaim", &["not-from-claim"], &["from claim someone-elses, not data-otherclaim-0"]);
-        expect("noclaim", &["no-claim"], &["claim data-noclaim-0 does not exist"]);
+        expect(
+            "lost",
+            &["lost"],
+            &["claim data-lost-0 is Lost", "gone-vol"],
+        );
+        expect(
+            "failed",
+            &["volume-failed"],
+            &["recycle failed: no recycler pod"],
+        );
+        expect(
+            "unmounted",
+            &["unmounted"],
+            &["no container of pod unmounted-0 mounts volume data"],
+        );
+        expect(
+            "otherclaim",
+            &["not-from-claim"],
+            &["from claim someone-elses, not data-otherclaim-0"],
+        );
+        expect(
+            "noclaim",
+            &["no-claim"],
+            &["claim data-noclaim-0 does not exist"],
+        );
     }
 
     #[test]

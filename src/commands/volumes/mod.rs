@@ -60,7 +60,10 @@ pub async fn run(context: &Context, args: VolumesArgs) -> Result<Outcome> {
         }
         OutputFormat::Table | OutputFormat::Wide => {
             if chains.is_empty() {
-                eprintln!("{}", nothing_found(&inventory, &connection.namespace, all_namespaces));
+                eprintln!(
+                    "{}",
+                    nothing_found(&inventory, &connection.namespace, all_namespaces)
+                );
                 return Ok(Outcome::Success);
             }
             let mut text = render::table(

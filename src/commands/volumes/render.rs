@@ -110,18 +110,19 @@ fn row(chain: &VolumeChain<'_>, wide: bool, namespaces: bool) -> Vec<Styled> {
     cells.push(match chain.volume {
         VolumeLink::Found(volume) => {
             let policy = reclaim_policy(volume).unwrap_or_default();
-            Styled::new(policy, if policy == "Delete" { Tone::Warn } else { Tone::Plain })
+            Styled::new(
+                policy,
+                if policy == "Delete" {
+                    Tone::Warn
+                } else {
+                    Tone::Plain
+                },
+            )
         }
         VolumeLink::Forbidden if chain.claim.is_some() => Styled::new(FORBIDDEN, Tone::Dim),
         _ => "".into(),
     });
-    cells.push(
-        chain
-            .storage_class_name
-            .clone()
-            .unwrap_or_default()
-            .into(),
-    );
+    cells.push(chain.storage_class_name.clone().unwrap_or_default().into());
     if wide {
         cells.push(match (&chain.storage_class_name, chain.storage_class) {
             (None, _) => "".into(),
@@ -252,7 +253,10 @@ pub fn summary(chains: &[VolumeChain<'_>]) -> Vec<SummaryLine> {
     }
     for ((namespace, set), group) in orphans {
         if let [single] = group.as_slice()
-            && let Some(problem) = single.problems.iter().find(|p| p.kind == ProblemKind::Orphan)
+            && let Some(problem) = single
+                .problems
+                .iter()
+                .find(|p| p.kind == ProblemKind::Orphan)
         {
             lines.push(SummaryLine {
                 severity: Severity::Warning,
@@ -277,10 +281,16 @@ pub fn summary(chains: &[VolumeChain<'_>]) -> Vec<SummaryLine> {
     }
     match delete_policies.as_slice() {
         [] => {}
-        [_] => lines.extend(chains.iter().flat_map(|c| &c.problems).filter(|p| p.kind == ProblemKind::ReclaimDelete).map(|p| SummaryLine {
-            severity: Severity::Warning,
-            text: p.sentence(),
-        })),
+        [_] => lines.extend(
+            chains
+                .iter()
+                .flat_map(|c| &c.problems)
+                .filter(|p| p.kind == ProblemKind::ReclaimDelete)
+                .map(|p| SummaryLine {
+                    severity: Severity::Warning,
+                    text: p.sentence(),
+                }),
+        ),
         names => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             lines.push(SummaryLine {
@@ -295,6 +305,15 @@ pub fn summary(chains: &[VolumeChain<'_>]) -> Vec<SummaryLine> {
     }
     lines.sort_by_key(|line| line.severity);
     lines
+}
+
+/// `1 error`, `2 errors`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// `a, b, c, d, e and 7 more`.
@@ -314,9 +333,16 @@ pub fn summary_text(lines: &[SummaryLine], styling: Styling) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let errors = lines.iter().filter(|l| l.severity == Severity::Error).count();
+    let errors = lines
+        .iter()
+        .filter(|l| l.severity == Severity::Error)
+        .count();
     let warnings = lines.len() - errors;
-    let mut text = format!("\n{} ({errors} errors, {warnings} warnings):\n", "Problems");
+    let mut text = format!(
+        "\nProblems ({}, {}):\n",
+        counted(errors, "error"),
+        counted(warnings, "warning")
+    );
     for line in lines {
         let marker = match line.severity {
             Severity::Error => "!",
@@ -386,7 +412,8 @@ pub fn tree(chains: &[VolumeChain<'_>]) -> Vec<TreeNode> {
                 let pod_node = match root.children.iter_mut().find(|n| n.label == label) {
                     Some(node) => node,
                     None => {
-                        root.children.push(TreeNode::leaf(label, pod_status(pod).tone));
+                        root.children
+                            .push(TreeNode::leaf(label, pod_status(pod).tone));
                         let last = root.children.len() - 1;
                         &mut root.children[last]
                     }
@@ -424,7 +451,10 @@ fn claim_subtree(chain: &VolumeChain<'_>) -> TreeNode {
     };
     let Some(claim) = chain.claim else {
         return TreeNode::leaf(
-            format!("PersistentVolumeClaim/{}  <missing>{marker}", chain.claim_name),
+            format!(
+                "PersistentVolumeClaim/{}  <missing>{marker}",
+                chain.claim_name
+            ),
             Tone::Bad,
         );
     };
@@ -446,7 +476,9 @@ fn claim_subtree(chain: &VolumeChain<'_>) -> TreeNode {
                 format!(
                     "PersistentVolume/{name}  {}  {}  {}",
                     status.text,
-                    volume_capacity(volume).map(|q| q.0.as_str()).unwrap_or_default(),
+                    volume_capacity(volume)
+                        .map(|q| q.0.as_str())
+                        .unwrap_or_default(),
                     reclaim_policy(volume).unwrap_or_default()
                 ),
                 status.tone,
@@ -672,5 +704,189 @@ fn item(chain: &VolumeChain<'_>) -> VolumeChainItem {
         volume,
         orphan: chain.orphan,
         problems: chain.problems.iter().map(|p| p.sentence()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::chain::build_chains;
+    use super::*;
+    use crate::inventory::{Inventory, Listing};
+
+    const BOUND_NFS: &str = include_str!("../../../tests/fixtures/volumes/bound-nfs.yaml");
+    const STATIC_PENDING: &str =
+        include_str!("../../../tests/fixtures/volumes/static-pending.yaml");
+    const ORPHANS: &str = include_str!("../../../tests/fixtures/volumes/orphans.yaml");
+
+    fn inventory(yaml: &str) -> Inventory {
+        Inventory::from_manifests(yaml).expect("fixture parses")
+    }
+
+    #[test]
+    fn the_table_shows_each_link_and_flags_orphans() {
+        let inventory = inventory(ORPHANS);
+        let chains = build_chains(&inventory);
+        let text = table(&chains, false, false, Styling::plain());
+        let expected = "\
+POD      POD STATUS   PVC         PVC STATUS   PV     PV STATUS   CAPACITY   ACCESS MODES   RECLAIM   STORAGECLASS   BACKEND               PROBLEMS
+web-0    Running      www-web-0   Bound        pv-0   Bound       1Gi        RWO            Retain                   hostPath /data/pv-0
+<none>                www-web-1   Bound        pv-1   Bound       1Gi        RWO            Retain                   hostPath /data/pv-1   orphan
+<none>                www-web-2   Bound        pv-2   Bound       1Gi        RWO            Retain                   hostPath /data/pv-2   orphan
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn the_summary_groups_orphans_into_one_delete_command() {
+        let inventory = inventory(ORPHANS);
+        let chains = build_chains(&inventory);
+        let text = summary_text(&summary(&chains), Styling::plain());
+        assert_eq!(
+            text,
+            "\nProblems (0 errors, 1 warning):\n- 2 orphan claims of web (www-web-1, www-web-2): their ordinals are beyond its 1 replicas and the retention policy kept them; scaling up reuses them; to delete them: kubectl delete pvc www-web-1 www-web-2 -n default\n"
+        );
+    }
+
+    #[test]
+    fn errors_come_before_warnings_in_the_summary() {
+        let inventory = inventory(STATIC_PENDING);
+        let chains = build_chains(&inventory);
+        let lines = summary(&chains);
+        let severities: Vec<Severity> = lines.iter().map(|l| l.severity).collect();
+        assert_eq!(severities, vec![Severity::Error, Severity::Warning]);
+        assert!(lines[0].text.starts_with("claim data-db-3 is Pending"));
+        assert_eq!(summary_text(&[], Styling::plain()), "");
+    }
+
+    #[test]
+    fn wide_adds_the_provisioner_and_node_affinity() {
+        let inventory = inventory(STATIC_PENDING);
+        let chains = build_chains(&inventory);
+        let text = table(&chains, true, true, Styling::plain());
+        let header = text.lines().next().unwrap_or_default();
+        assert!(header.starts_with("NAMESPACE   POD"), "{header}");
+        assert!(
+            header.contains("PROVISIONER") && header.contains("NODE AFFINITY"),
+            "{header}"
+        );
+        let db1 = text
+            .lines()
+            .find(|l| l.contains("data-db-1"))
+            .unwrap_or_default();
+        assert!(db1.contains("kubernetes.io/hostname=node-1"), "{db1}");
+        assert!(db1.contains("<class not found>"), "{db1}");
+        let narrow = table(&chains, false, false, Styling::plain());
+        assert!(!narrow.contains("PROVISIONER") && !narrow.contains("NAMESPACE"));
+    }
+
+    #[test]
+    fn cells_of_unreadable_lists_say_forbidden() {
+        let mut inventory = inventory(BOUND_NFS);
+        inventory.volumes = Listing::Forbidden;
+        inventory.storage_classes = Listing::Forbidden;
+        let chains = build_chains(&inventory);
+        let text = table(&chains, true, false, Styling::plain());
+        let row = text.lines().nth(1).unwrap_or_default();
+        let words: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            &words[..5],
+            &["web-0", "Running", "www-web-0", "Bound", "pvc-c0"]
+        );
+        assert_eq!(
+            words.iter().filter(|w| **w == "forbidden").count(),
+            5,
+            "{row}"
+        );
+        let document = document(&chains, vec!["persistentvolumes", "storageclasses"]);
+        let json = serde_json::to_value(&document).expect("serializes");
+        assert_eq!(json["forbidden"][0], "persistentvolumes");
+        assert_eq!(json["items"][0]["volume"]["name"], "pvc-c0");
+        assert!(json["items"][0]["volume"]["phase"].is_null());
+        assert!(json["items"][0]["volume"]["backend"].is_null());
+    }
+
+    #[test]
+    fn the_tree_runs_from_set_to_backend() {
+        let inventory = inventory(ORPHANS);
+        let chains = build_chains(&inventory);
+        let expected = "\
+StatefulSet/web  default  replicas 1
+├─ Pod/web-0  Running
+│  └─ PersistentVolumeClaim/www-web-0  Bound  1Gi
+│     └─ PersistentVolume/pv-0  Bound  1Gi  Retain
+│        └─ hostPath /data/pv-0
+├─ PersistentVolumeClaim/www-web-1  Bound  1Gi  [orphan]
+│  └─ PersistentVolume/pv-1  Bound  1Gi  Retain
+│     └─ hostPath /data/pv-1
+└─ PersistentVolumeClaim/www-web-2  Bound  1Gi  [orphan]
+   └─ PersistentVolume/pv-2  Bound  1Gi  Retain
+      └─ hostPath /data/pv-2
+";
+        assert_eq!(tree_text(&tree(&chains), Styling::plain()), expected);
+    }
+
+    #[test]
+    fn a_missing_pod_still_holds_its_claims_in_the_tree() {
+        let inventory = inventory(STATIC_PENDING);
+        let mut chains = build_chains(&inventory);
+        chains[3].pod = None;
+        let text = tree_text(&tree(&chains), Styling::plain());
+        assert!(
+            text.ends_with("└─ Pod/db-3  <missing>\n   └─ PersistentVolumeClaim/data-db-3  Pending  1Gi  [pending]\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_are_the_claims_that_exist() {
+        let inventory = inventory(STATIC_PENDING);
+        let chains = build_chains(&inventory);
+        assert_eq!(
+            names(&chains),
+            "persistentvolumeclaim/data-db-0\npersistentvolumeclaim/data-db-1\npersistentvolumeclaim/data-db-2\npersistentvolumeclaim/data-db-3\n"
+        );
+    }
+
+    #[test]
+    fn the_document_follows_the_schema() {
+        let inventory = inventory(BOUND_NFS);
+        let chains = build_chains(&inventory);
+        let json = serde_json::to_value(document(&chains, Vec::new())).expect("serializes");
+        assert_eq!(json["apiVersion"], "kubectl-sts/v1");
+        assert_eq!(json["kind"], "VolumeChainList");
+        let item = &json["items"][1];
+        assert_eq!(item["namespace"], "default");
+        assert_eq!(item["statefulSet"], "web");
+        assert_eq!(item["ordinal"], 1);
+        assert_eq!(item["template"], "www");
+        assert_eq!(
+            item["pod"],
+            serde_json::json!({"name": "web-1", "uid": "pod-1", "phase": "Running"})
+        );
+        assert_eq!(
+            item["claim"],
+            serde_json::json!({
+                "name": "www-web-1", "uid": "c1", "phase": "Bound", "requested": "1Gi",
+                "capacity": "1Gi", "accessModes": ["ReadWriteOnce"],
+                "storageClass": "managed-nfs-storage"
+            })
+        );
+        assert_eq!(
+            item["volume"],
+            serde_json::json!({
+                "name": "pvc-c1", "phase": "Bound", "capacity": "1Gi", "reclaimPolicy": "Delete",
+                "backend": {"type": "nfs", "server": "192.168.56.18",
+                            "path": "/ifs/kubernetes/default-www-web-1-pvc-c1"},
+                "nodeAffinity": null
+            })
+        );
+        assert_eq!(item["orphan"], false);
+        assert_eq!(item["problems"].as_array().map(Vec::len), Some(1));
+
+        let yaml = crate::output::to_yaml(&document(&chains, Vec::new())).expect("yaml");
+        assert!(
+            yaml.starts_with("apiVersion: kubectl-sts/v1\nkind: VolumeChainList\n"),
+            "{yaml}"
+        );
     }
 }

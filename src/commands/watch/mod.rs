@@ -104,7 +104,8 @@ enum Fed {
     Init(WatchedKind),
     Item {
         kind: WatchedKind,
-        change: Change,
+        /// Boxed: a StatefulSet is large and most items are pods.
+        change: Box<Change>,
         initial: bool,
     },
     InitDone(WatchedKind),
@@ -128,18 +129,18 @@ where
         .map(move |event| match event {
             Ok(watcher::Event::Apply(o)) => Fed::Item {
                 kind,
-                change: applied(o),
+                change: Box::new(applied(o)),
                 initial: false,
             },
             Ok(watcher::Event::Delete(o)) => Fed::Item {
                 kind,
-                change: deleted(o),
+                change: Box::new(deleted(o)),
                 initial: false,
             },
             Ok(watcher::Event::Init) => Fed::Init(kind),
             Ok(watcher::Event::InitApply(o)) => Fed::Item {
                 kind,
-                change: applied(o),
+                change: Box::new(applied(o)),
                 initial: true,
             },
             Ok(watcher::Event::InitDone) => Fed::InitDone(kind),
@@ -239,8 +240,12 @@ struct Session {
     baseline: HashSet<WatchedKind>,
     synced: bool,
     live_log: VecDeque<String>,
-    notice: Option<String>,
+    /// The last watch error, shown until that watch delivers again.
+    notice: Option<(WatchedKind, String)>,
     dirty: bool,
+    /// Something was printed since the last state snapshot (log mode).
+    changed_since_snapshot: bool,
+    last_frame: Vec<String>,
     title: String,
 }
 
@@ -327,6 +332,8 @@ impl Session {
             live_log: VecDeque::new(),
             notice: None,
             dirty: true,
+            changed_since_snapshot: false,
+            last_frame: Vec::new(),
             title,
         }
     }
@@ -373,6 +380,16 @@ impl Session {
 
     fn handle(&mut self, fed: Fed) -> Result<()> {
         let now = Timestamp::now();
+        // A watch that delivers again has recovered from its last error.
+        if let Fed::Item { kind, .. } | Fed::InitDone(kind) = &fed
+            && self
+                .notice
+                .as_ref()
+                .is_some_and(|(failed, _)| failed == kind)
+        {
+            self.notice = None;
+            self.dirty = true;
+        }
         match fed {
             Fed::Init(kind) => {
                 self.relisting.insert(kind, Vec::new());
@@ -381,7 +398,7 @@ impl Session {
                 kind,
                 change,
                 initial: true,
-            } => self.relisting.entry(kind).or_default().push(change),
+            } => self.relisting.entry(kind).or_default().push(*change),
             Fed::Item { kind, change, .. } => {
                 let transitions = self.sets.apply(&change, now);
                 self.emit(&transitions)?;
@@ -398,9 +415,6 @@ impl Session {
                 if kind == WatchedKind::Sets {
                     self.follow_members();
                 }
-                if kind == WatchedKind::Sets || kind == WatchedKind::Pods {
-                    self.notice = None;
-                }
             }
             Fed::Failed(kind, err) => {
                 let (fatal, error) = watch_error(&self.connection, err);
@@ -408,11 +422,11 @@ impl Session {
                     return Err(error);
                 }
                 let notice = format!("watching {} failed, retrying: {error}", kind_name(kind));
-                if self.notice.as_ref() != Some(&notice) {
+                if self.notice.as_ref().is_none_or(|(_, last)| *last != notice) {
                     if self.mode != Mode::Live {
                         eprintln!("warning: {notice}");
                     }
-                    self.notice = Some(notice);
+                    self.notice = Some((kind, notice));
                     self.dirty = true;
                 }
             }
@@ -432,6 +446,7 @@ impl Session {
         if transitions.is_empty() {
             return Ok(());
         }
+        self.changed_since_snapshot = true;
         let with_namespace = self.with_namespace();
         match self.mode {
             Mode::Log => {
@@ -468,6 +483,7 @@ impl Session {
 
     /// The whole state, in the output's form (start and end of a log).
     fn show_state(&mut self, now: Timestamp) -> Result<()> {
+        self.changed_since_snapshot = false;
         match self.mode {
             Mode::Log => {
                 let mut text = String::new();
@@ -502,20 +518,23 @@ impl Session {
         if !self.synced {
             status.push_str(" · listing...");
         }
-        if let Some(notice) = &self.notice {
+        if let Some((_, notice)) = &self.notice {
             status.push_str(&format!(" · {notice}"));
         }
         status.push_str(" · q to quit");
-        let log: Vec<String> = self.live_log.iter().cloned().collect();
         let lines = render::frame(
             self.sets.views(),
-            &log,
+            self.live_log.make_contiguous(),
             &status,
             Timestamp::now(),
             screen.size(),
             self.styling,
         );
-        screen.draw(&lines)?;
+        // Ages only move once a second: skip repainting an identical frame.
+        if lines != self.last_frame {
+            screen.draw(&lines)?;
+            self.last_frame = lines;
+        }
         self.dirty = false;
         Ok(())
     }
@@ -554,6 +573,8 @@ impl Session {
         let mut last_draw = Instant::now();
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
+        let terminated = terminated();
+        tokio::pin!(terminated);
 
         let stop = loop {
             enum Step {
@@ -572,11 +593,16 @@ impl Session {
                 _ = redraw.tick(), if screen.is_some() => Step::Tick,
                 () = sleep_until(deadline) => Step::Deadline,
                 _ = &mut ctrl_c, if screen.is_none() => Step::Interrupt,
+                () = &mut terminated => Step::Interrupt,
             };
             match step {
                 Step::Fed(fed) => self.handle(fed)?,
                 Step::Input(Input::Quit) | Step::Interrupt => break Stop::Interrupted,
-                Step::Input(_) => self.dirty = true,
+                Step::Input(_) => {
+                    // A resize or Ctrl-L: repaint everything.
+                    self.last_frame.clear();
+                    self.dirty = true;
+                }
                 Step::Tick => {
                     if let Some(screen) = screen.as_mut()
                         && (self.dirty || last_draw.elapsed() >= REFRESH_EVERY)
@@ -639,7 +665,7 @@ impl Session {
                         text.push_str(line);
                         text.push('\n');
                     }
-                } else {
+                } else if self.changed_since_snapshot {
                     for view in self.sets.views() {
                         text.push_str(&render::snapshot(view, now, styling));
                     }
@@ -676,6 +702,25 @@ impl Session {
             (Stop::Interrupted, None) => Ok(Outcome::Success),
         }
     }
+}
+
+/// SIGTERM or SIGHUP (a closed terminal, `timeout`, CI cancelling a job): stop
+/// like on q so the terminal is restored.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = hangup.recv() => return,
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

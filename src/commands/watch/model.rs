@@ -17,6 +17,11 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 
+pub use self::routing::{WatchTarget, WatchedSets};
+pub use self::transition::{
+    Transition, TransitionKind, elapsed, human_duration, short_duration, short_revision,
+    status_is_problem,
+};
 use super::pod_status::pod_status_columns;
 use crate::cli::UntilCondition;
 use crate::sts;
@@ -144,376 +149,6 @@ impl ClaimSummary {
             pending_reason: None,
         }
     }
-}
-
-/// A change worth a line in the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    pub at: Timestamp,
-    pub namespace: String,
-    pub stateful_set: String,
-    pub kind: TransitionKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TransitionKind {
-    SetCreated {
-        replicas: i32,
-        revision: Option<String>,
-    },
-    SetDeleted,
-    SetScaled {
-        from: i32,
-        to: i32,
-    },
-    PartitionChanged {
-        from: i32,
-        to: i32,
-    },
-    UpdateRevisionChanged {
-        from: String,
-        to: String,
-    },
-    RolloutComplete {
-        replicas: i32,
-        revision: String,
-    },
-    PodCreated {
-        ordinal: i32,
-        revision: Option<String>,
-    },
-    /// The pod at this ordinal came back on another revision than the one before it.
-    PodRevisionChanged {
-        ordinal: i32,
-        revision: String,
-    },
-    PodStatus {
-        ordinal: i32,
-        status: String,
-        restarts: i32,
-    },
-    PodReady {
-        ordinal: i32,
-        after: Option<Duration>,
-    },
-    PodNotReady {
-        ordinal: i32,
-        status: String,
-    },
-    PodRestarted {
-        ordinal: i32,
-        restarts: i32,
-    },
-    PodTerminating {
-        ordinal: i32,
-    },
-    PodDeleted {
-        ordinal: i32,
-    },
-    ClaimCreated {
-        ordinal: i32,
-        claim: String,
-        phase: String,
-    },
-    ClaimPending {
-        ordinal: i32,
-        claim: String,
-        reason: Option<String>,
-    },
-    ClaimBound {
-        ordinal: i32,
-        claim: String,
-        volume: Option<String>,
-    },
-    ClaimPhase {
-        ordinal: i32,
-        claim: String,
-        phase: String,
-    },
-    ClaimTerminating {
-        ordinal: i32,
-        claim: String,
-    },
-    ClaimDeleted {
-        ordinal: i32,
-        claim: String,
-    },
-    /// An Event about the set, one of its pods or claims.
-    Event {
-        object: String,
-        warning: bool,
-        reason: String,
-        message: String,
-        count: i32,
-    },
-}
-
-impl TransitionKind {
-    /// Stable camelCase name for machine-readable output.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            TransitionKind::SetCreated { .. } => "setCreated",
-            TransitionKind::SetDeleted => "setDeleted",
-            TransitionKind::SetScaled { .. } => "setScaled",
-            TransitionKind::PartitionChanged { .. } => "partitionChanged",
-            TransitionKind::UpdateRevisionChanged { .. } => "updateRevisionChanged",
-            TransitionKind::RolloutComplete { .. } => "rolloutComplete",
-            TransitionKind::PodCreated { .. } => "podCreated",
-            TransitionKind::PodRevisionChanged { .. } => "podRevisionChanged",
-            TransitionKind::PodStatus { .. } => "podStatus",
-            TransitionKind::PodReady { .. } => "podReady",
-            TransitionKind::PodNotReady { .. } => "podNotReady",
-            TransitionKind::PodRestarted { .. } => "podRestarted",
-            TransitionKind::PodTerminating { .. } => "podTerminating",
-            TransitionKind::PodDeleted { .. } => "podDeleted",
-            TransitionKind::ClaimCreated { .. } => "claimCreated",
-            TransitionKind::ClaimPending { .. } => "claimPending",
-            TransitionKind::ClaimBound { .. } => "claimBound",
-            TransitionKind::ClaimPhase { .. } => "claimPhase",
-            TransitionKind::ClaimTerminating { .. } => "claimTerminating",
-            TransitionKind::ClaimDeleted { .. } => "claimDeleted",
-            TransitionKind::Event { .. } => "event",
-        }
-    }
-
-    pub fn ordinal(&self) -> Option<i32> {
-        match self {
-            TransitionKind::PodCreated { ordinal, .. }
-            | TransitionKind::PodRevisionChanged { ordinal, .. }
-            | TransitionKind::PodStatus { ordinal, .. }
-            | TransitionKind::PodReady { ordinal, .. }
-            | TransitionKind::PodNotReady { ordinal, .. }
-            | TransitionKind::PodRestarted { ordinal, .. }
-            | TransitionKind::PodTerminating { ordinal }
-            | TransitionKind::PodDeleted { ordinal }
-            | TransitionKind::ClaimCreated { ordinal, .. }
-            | TransitionKind::ClaimPending { ordinal, .. }
-            | TransitionKind::ClaimBound { ordinal, .. }
-            | TransitionKind::ClaimPhase { ordinal, .. }
-            | TransitionKind::ClaimTerminating { ordinal, .. }
-            | TransitionKind::ClaimDeleted { ordinal, .. } => Some(*ordinal),
-            _ => None,
-        }
-    }
-
-    pub fn claim(&self) -> Option<&str> {
-        match self {
-            TransitionKind::ClaimCreated { claim, .. }
-            | TransitionKind::ClaimPending { claim, .. }
-            | TransitionKind::ClaimBound { claim, .. }
-            | TransitionKind::ClaimPhase { claim, .. }
-            | TransitionKind::ClaimTerminating { claim, .. }
-            | TransitionKind::ClaimDeleted { claim, .. } => Some(claim),
-            _ => None,
-        }
-    }
-
-    /// Something went wrong (colour it as a problem).
-    pub fn is_problem(&self) -> bool {
-        match self {
-            TransitionKind::PodNotReady { .. } | TransitionKind::PodRestarted { .. } => true,
-            TransitionKind::PodStatus { status, .. } => status_is_problem(status),
-            TransitionKind::ClaimPending { reason, .. } => reason.is_some(),
-            TransitionKind::ClaimPhase { phase, .. } => phase == "Lost",
-            TransitionKind::Event { warning, .. } => *warning,
-            _ => false,
-        }
-    }
-}
-
-/// Pod statuses that mean trouble rather than progress.
-pub fn status_is_problem(status: &str) -> bool {
-    matches!(
-        status,
-        "CrashLoopBackOff"
-            | "ErrImagePull"
-            | "ImagePullBackOff"
-            | "InvalidImageName"
-            | "CreateContainerConfigError"
-            | "CreateContainerError"
-            | "RunContainerError"
-            | "Error"
-            | "OOMKilled"
-            | "Failed"
-            | "Unknown"
-            | "Evicted"
-            | "NotReady"
-    ) || status.starts_with("Init:Error")
-        || status.starts_with("Init:CrashLoopBackOff")
-        || status.starts_with("ExitCode:")
-        || status.starts_with("Signal:")
-        || status.starts_with("Init:ExitCode:")
-}
-
-impl Transition {
-    /// The pod name for pod and claim transitions.
-    pub fn pod(&self) -> Option<String> {
-        self.kind
-            .ordinal()
-            .map(|ordinal| sts::pod_name(&self.stateful_set, ordinal))
-    }
-}
-
-impl fmt::Display for Transition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = &self.stateful_set;
-        let pod = |ordinal: &i32| sts::pod_name(set, *ordinal);
-        match &self.kind {
-            TransitionKind::SetCreated { replicas, revision } => {
-                write!(f, "statefulset {set} created: {replicas} replicas")?;
-                if let Some(revision) = revision {
-                    write!(f, ", revision {}", short_revision(set, revision))?;
-                }
-                Ok(())
-            }
-            TransitionKind::SetDeleted => write!(f, "statefulset {set} deleted"),
-            TransitionKind::SetScaled { from, to } => write!(f, "{set} scaled {from} -> {to}"),
-            TransitionKind::PartitionChanged { from, to } => {
-                write!(f, "{set} partition {from} -> {to}")
-            }
-            TransitionKind::UpdateRevisionChanged { from, to } => write!(
-                f,
-                "{set} update revision {} -> {}",
-                short_revision(set, from),
-                short_revision(set, to)
-            ),
-            TransitionKind::RolloutComplete { replicas, revision } => write!(
-                f,
-                "{set} rollout complete: {replicas} pods Ready at revision {}",
-                short_revision(set, revision)
-            ),
-            TransitionKind::PodCreated { ordinal, revision } => {
-                write!(f, "{} created", pod(ordinal))?;
-                if let Some(revision) = revision {
-                    write!(f, " (revision {})", short_revision(set, revision))?;
-                }
-                Ok(())
-            }
-            TransitionKind::PodRevisionChanged { ordinal, revision } => write!(
-                f,
-                "{} -> revision {}",
-                pod(ordinal),
-                short_revision(set, revision)
-            ),
-            TransitionKind::PodStatus {
-                ordinal,
-                status,
-                restarts,
-            } => {
-                write!(f, "{} {status}", pod(ordinal))?;
-                if *restarts > 0 {
-                    write!(f, " (restarts {restarts})")?;
-                }
-                Ok(())
-            }
-            TransitionKind::PodReady { ordinal, after } => match after {
-                Some(after) => write!(f, "{} Ready after {}", pod(ordinal), short_duration(*after)),
-                None => write!(f, "{} Ready", pod(ordinal)),
-            },
-            TransitionKind::PodNotReady { ordinal, status } => {
-                write!(f, "{} not Ready ({status})", pod(ordinal))
-            }
-            TransitionKind::PodRestarted { ordinal, restarts } => {
-                write!(f, "{} restarted (restarts {restarts})", pod(ordinal))
-            }
-            TransitionKind::PodTerminating { ordinal } => write!(f, "{} terminating", pod(ordinal)),
-            TransitionKind::PodDeleted { ordinal } => write!(f, "{} deleted", pod(ordinal)),
-            TransitionKind::ClaimCreated { claim, phase, .. } => {
-                write!(f, "claim {claim} created ({phase})")
-            }
-            TransitionKind::ClaimPending { claim, reason, .. } => match reason {
-                Some(reason) => write!(f, "claim {claim} Pending: {reason}"),
-                None => write!(f, "claim {claim} Pending"),
-            },
-            TransitionKind::ClaimBound { claim, volume, .. } => match volume {
-                Some(volume) => write!(f, "claim {claim} Bound to {volume}"),
-                None => write!(f, "claim {claim} Bound"),
-            },
-            TransitionKind::ClaimPhase { claim, phase, .. } => write!(f, "claim {claim} {phase}"),
-            TransitionKind::ClaimTerminating { claim, .. } => {
-                write!(f, "claim {claim} terminating")
-            }
-            TransitionKind::ClaimDeleted { claim, .. } => write!(f, "claim {claim} deleted"),
-            TransitionKind::Event {
-                object,
-                reason,
-                message,
-                count,
-                ..
-            } => {
-                write!(f, "{object} {reason}: {message}")?;
-                if *count > 1 {
-                    write!(f, " (x{count})")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// `web-6d8f7c9b5` -> `6d8f7`: enough of the hash to tell revisions apart.
-pub fn short_revision(set_name: &str, revision: &str) -> String {
-    let hash = revision
-        .strip_prefix(set_name)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .unwrap_or(revision);
-    hash.chars().take(5).collect()
-}
-
-/// `3.2s` under a minute, then kubectl's age form (`2m5s`, `3h`...).
-pub fn short_duration(duration: Duration) -> String {
-    if duration < Duration::from_secs(60) {
-        format!("{:.1}s", duration.as_secs_f64())
-    } else {
-        human_duration(duration)
-    }
-}
-
-/// kubectl's AGE column (apimachinery duration.HumanDuration).
-pub fn human_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let minutes = seconds / 60;
-    let hours = seconds / 3600;
-    let days = hours / 24;
-    let years = days / 365;
-    if seconds < 120 {
-        format!("{seconds}s")
-    } else if minutes < 10 {
-        match seconds % 60 {
-            0 => format!("{minutes}m"),
-            s => format!("{minutes}m{s}s"),
-        }
-    } else if minutes < 180 {
-        format!("{minutes}m")
-    } else if hours < 8 {
-        match minutes % 60 {
-            0 => format!("{hours}h"),
-            m => format!("{hours}h{m}m"),
-        }
-    } else if hours < 48 {
-        format!("{hours}h")
-    } else if hours < 24 * 8 {
-        match hours % 24 {
-            0 => format!("{days}d"),
-            h => format!("{days}d{h}h"),
-        }
-    } else if days < 365 * 2 {
-        format!("{days}d")
-    } else if years < 8 {
-        match days % 365 {
-            0 => format!("{years}y"),
-            d => format!("{years}y{d}d"),
-        }
-    } else {
-        format!("{years}y")
-    }
-}
-
-/// Time from `since` to `now`, zero when the clocks disagree.
-pub fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
-    now.duration_since(since)
-        .try_into()
-        .unwrap_or(Duration::ZERO)
 }
 
 /// Split `<template>-<set>-<ordinal>` into template and ordinal.
@@ -688,6 +323,8 @@ pub struct SetView {
     /// Event uid -> resourceVersion already reported (an Event updated with a
     /// higher count is a new occurrence).
     seen_events: HashMap<String, String>,
+    /// Claim name -> why it is Pending, from Events (which may arrive before the claim).
+    claim_reasons: HashMap<String, String>,
     rollout_complete: bool,
 }
 
@@ -713,8 +350,29 @@ impl SetView {
             claims: BTreeMap::new(),
             last_revision: HashMap::new(),
             seen_events: HashMap::new(),
+            claim_reasons: HashMap::new(),
             rollout_complete: false,
         }
+    }
+
+    /// A view of objects fetched with list calls rather than watched: the
+    /// starting point for commands that look once, or that list first and
+    /// then apply watch changes on top.
+    pub fn from_objects(
+        set: &StatefulSet,
+        pods: &[Pod],
+        claims: &[PersistentVolumeClaim],
+        now: Timestamp,
+    ) -> Self {
+        let mut view = SetView::new(sts::namespace(set), sts::name(set));
+        view.apply(&Change::SetApplied(set.clone()), now);
+        for pod in pods {
+            view.apply(&Change::PodApplied(pod.clone()), now);
+        }
+        for claim in claims {
+            view.apply(&Change::ClaimApplied(claim.clone()), now);
+        }
+        view
     }
 
     pub fn name(&self) -> &str {
@@ -737,6 +395,13 @@ impl SetView {
     pub fn pods(&self) -> impl Iterator<Item = (i32, &PodSummary)> {
         self.pods
             .iter()
+            .map(|(ordinal, entry)| (*ordinal, &entry.summary))
+    }
+
+    /// Existing pods with ordinals in `range`, in ordinal order.
+    pub fn pods_in(&self, range: std::ops::Range<i32>) -> impl Iterator<Item = (i32, &PodSummary)> {
+        self.pods
+            .range(range)
             .map(|(ordinal, entry)| (*ordinal, &entry.summary))
     }
 
@@ -1069,6 +734,7 @@ impl SetView {
         let mut out = Vec::new();
         let Some(mut summary) = new else {
             if let Some(old) = old {
+                self.claim_reasons.remove(&old.name);
                 out.push(self.transition(
                     now,
                     TransitionKind::ClaimDeleted {
@@ -1080,6 +746,11 @@ impl SetView {
             return out;
         };
         let claim = summary.name.clone();
+        if summary.phase == "Pending" {
+            summary.pending_reason = self.claim_reasons.get(&claim).cloned();
+        } else {
+            self.claim_reasons.remove(&claim);
+        }
         match &old {
             None => out.push(self.transition(
                 now,
@@ -1090,9 +761,6 @@ impl SetView {
                 },
             )),
             Some(before) => {
-                if summary.phase == "Pending" {
-                    summary.pending_reason.clone_from(&before.pending_reason);
-                }
                 if summary.terminating && !before.terminating {
                     out.push(self.transition(
                         now,
@@ -1147,13 +815,19 @@ impl SetView {
         if kind == "PersistentVolumeClaim"
             && CLAIM_PENDING_REASONS.contains(&reason.as_str())
             && let Some(key) = self.claim_slot(object.namespace.as_deref(), &name)
-            && let Some(claim) = self.claims.get_mut(&key)
-            && claim.phase == "Pending"
         {
-            if claim.pending_reason.as_deref() == Some(message.as_str()) {
+            let claim = self.claims.get_mut(&key);
+            if claim.as_ref().is_some_and(|c| c.phase != "Pending") {
+                // Old news about a claim that has bound since.
                 return Vec::new();
             }
-            claim.pending_reason = Some(message.clone());
+            self.claim_reasons.insert(name.clone(), message.clone());
+            if let Some(claim) = claim {
+                if claim.pending_reason.as_deref() == Some(message.as_str()) {
+                    return Vec::new();
+                }
+                claim.pending_reason = Some(message.clone());
+            }
             return vec![self.transition(
                 now,
                 TransitionKind::ClaimPending {
@@ -1285,10 +959,15 @@ impl SetView {
 
     /// One row per ordinal, in ordinal order, including ordinals without a pod.
     pub fn rows(&self, now: Timestamp) -> Vec<OrdinalRow> {
+        self.rows_in(self.row_ordinals(), now)
+    }
+
+    /// The rows of some ordinals only (a screen shows what fits).
+    pub fn rows_in(&self, ordinals: std::ops::Range<i32>, now: Timestamp) -> Vec<OrdinalRow> {
         let desired = self.set.as_ref().map_or(0..0, sts::ordinals);
         let templates = self.templates();
         let update_revision = self.update_revision();
-        self.row_ordinals()
+        ordinals
             .map(|ordinal| {
                 let pod = self.pod(ordinal).cloned();
                 let revision = pod
@@ -1510,207 +1189,7 @@ fn rollout_complete_at(set: &StatefulSet) -> Option<(i32, String)> {
         .then_some((desired, revision))
 }
 
-/// Which sets a watch follows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WatchTarget {
-    One {
-        namespace: String,
-        name: String,
-    },
-    /// Every set in one namespace, or in all of them (None).
-    All {
-        namespace: Option<String>,
-    },
-}
-
-/// Several `SetView`s with the routing of changes between them.
-#[derive(Debug, Clone)]
-pub struct WatchedSets {
-    target: WatchTarget,
-    views: BTreeMap<(String, String), SetView>,
-    /// Claims seen before their set (different watches race); adopted when it appears.
-    unrouted_claims: BTreeMap<(String, String), PersistentVolumeClaim>,
-}
-
-fn namespace_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string())
-}
-
-impl WatchedSets {
-    pub fn new(target: WatchTarget) -> Self {
-        let mut views = BTreeMap::new();
-        if let WatchTarget::One { namespace, name } = &target {
-            views.insert(
-                (namespace.clone(), name.clone()),
-                SetView::new(namespace, name),
-            );
-        }
-        WatchedSets {
-            target,
-            views,
-            unrouted_claims: BTreeMap::new(),
-        }
-    }
-
-    pub fn target(&self) -> &WatchTarget {
-        &self.target
-    }
-
-    pub fn views(&self) -> impl Iterator<Item = &SetView> {
-        self.views.values()
-    }
-
-    pub fn view(&self, namespace: &str, name: &str) -> Option<&SetView> {
-        self.views.get(&(namespace.to_string(), name.to_string()))
-    }
-
-    fn wants_set(&self, namespace: &str, name: &str) -> bool {
-        match &self.target {
-            WatchTarget::One {
-                namespace: ns,
-                name: n,
-            } => ns == namespace && n == name,
-            WatchTarget::All { namespace: None } => true,
-            WatchTarget::All {
-                namespace: Some(ns),
-            } => ns == namespace,
-        }
-    }
-
-    /// The view a change belongs to, creating views for sets in scope as they appear.
-    fn route(&mut self, change: &Change) -> Option<(String, String)> {
-        match change {
-            Change::SetApplied(set) | Change::SetDeleted(set) => {
-                let key = (namespace_of(&set.metadata), sts::name(set).to_string());
-                if !self.wants_set(&key.0, &key.1) {
-                    return None;
-                }
-                Some(key)
-            }
-            Change::PodApplied(pod) | Change::PodDeleted(pod) => {
-                let namespace = namespace_of(&pod.metadata);
-                let owner = pod
-                    .metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .find(|o| o.controller == Some(true) && o.kind == "StatefulSet")
-                    .map(|o| o.name.clone());
-                if let Some(owner) = owner
-                    && self.wants_set(&namespace, &owner)
-                {
-                    return Some((namespace, owner));
-                }
-                self.views
-                    .iter()
-                    .find(|(_, view)| view.pod_ordinal(pod).is_some())
-                    .map(|(key, _)| key.clone())
-            }
-            Change::ClaimApplied(claim) | Change::ClaimDeleted(claim) => {
-                let name = claim.metadata.name.as_deref().unwrap_or_default();
-                let namespace = claim.metadata.namespace.as_deref();
-                self.views
-                    .iter()
-                    .find(|(_, view)| view.claim_slot(namespace, name).is_some())
-                    .map(|(key, _)| key.clone())
-            }
-            Change::EventApplied(event) | Change::EventDeleted(event) => self
-                .views
-                .iter()
-                .find(|(_, view)| view.event_is_about_this_set(event))
-                .map(|(key, _)| key.clone()),
-        }
-    }
-
-    pub fn apply(&mut self, change: &Change, now: Timestamp) -> Vec<Transition> {
-        let Some(key) = self.route(change) else {
-            if let Change::ClaimApplied(claim) = change {
-                let key = (
-                    namespace_of(&claim.metadata),
-                    claim.metadata.name.clone().unwrap_or_default(),
-                );
-                self.unrouted_claims.insert(key, claim.clone());
-            } else if let Change::ClaimDeleted(claim) = change {
-                let key = (
-                    namespace_of(&claim.metadata),
-                    claim.metadata.name.clone().unwrap_or_default(),
-                );
-                self.unrouted_claims.remove(&key);
-            }
-            return Vec::new();
-        };
-        let is_new = !self.views.contains_key(&key);
-        let view = self
-            .views
-            .entry(key.clone())
-            .or_insert_with(|| SetView::new(&key.0, &key.1));
-        let mut out = view.apply(change, now);
-        if is_new || matches!(change, Change::SetApplied(_)) {
-            out.extend(self.adopt_claims(&key, now));
-        }
-        out
-    }
-
-    fn adopt_claims(&mut self, key: &(String, String), now: Timestamp) -> Vec<Transition> {
-        let Some(view) = self.views.get_mut(key) else {
-            return Vec::new();
-        };
-        let adopted: Vec<(String, String)> = self
-            .unrouted_claims
-            .iter()
-            .filter(|((ns, name), _)| view.claim_slot(Some(ns), name).is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut out = Vec::new();
-        for claim_key in adopted {
-            if let Some(claim) = self.unrouted_claims.remove(&claim_key) {
-                out.extend(view.apply(&Change::ClaimApplied(claim), now));
-            }
-        }
-        out
-    }
-
-    /// A watch of `kind` relisted: everything of that kind not in `listed` is
-    /// gone; everything listed is applied (unchanged objects cause no transitions).
-    pub fn relist(
-        &mut self,
-        kind: WatchedKind,
-        listed: Vec<Change>,
-        now: Timestamp,
-    ) -> Vec<Transition> {
-        let key = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            format!(
-                "{}/{}",
-                namespace_of(meta),
-                meta.name.as_deref().unwrap_or_default()
-            )
-        };
-        let names: HashSet<String> = listed
-            .iter()
-            .filter_map(|change| match (kind, change) {
-                (WatchedKind::Sets, Change::SetApplied(o)) => Some(key(&o.metadata)),
-                (WatchedKind::Pods, Change::PodApplied(o)) => Some(key(&o.metadata)),
-                (WatchedKind::Claims, Change::ClaimApplied(o)) => Some(key(&o.metadata)),
-                (WatchedKind::Events, Change::EventApplied(o)) => o.metadata.uid.clone(),
-                _ => None,
-            })
-            .collect();
-        if kind == WatchedKind::Claims {
-            self.unrouted_claims
-                .retain(|(ns, name), _| names.contains(&format!("{ns}/{name}")));
-        }
-        let mut out = Vec::new();
-        for view in self.views.values_mut() {
-            out.extend(view.forget_unlisted(kind, &names, now));
-        }
-        for change in &listed {
-            out.extend(self.apply(change, now));
-        }
-        out
-    }
-}
-
+mod routing;
 #[cfg(test)]
 mod tests;
+mod transition;

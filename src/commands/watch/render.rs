@@ -75,6 +75,7 @@ pub fn header_line(header: &SetHeader) -> String {
         (Some(current), Some(update)) if current == update => {
             format!("revision {}", short_revision(&header.name, update))
         }
+        (None, None) => "revision -".to_string(),
         (current, update) => format!(
             "revision {} -> {}",
             current
@@ -124,7 +125,9 @@ fn row_cells(row: &OrdinalRow, header: &SetHeader) -> Vec<Styled> {
             None => "-".to_string(),
         })
         .collect();
-    let claims_tone = if row
+    let claims_tone = if row.claims.iter().all(|(_, c)| c.is_none()) {
+        Tone::Dim
+    } else if row
         .claims
         .iter()
         .all(|(_, c)| c.as_ref().is_some_and(|c| c.phase == "Bound"))
@@ -198,7 +201,8 @@ pub const ROW_HEADERS: [&str; 8] = [
     "pod", "status", "ready", "restarts", "age", "revision", "node", "claims",
 ];
 
-/// The ordered rows of one set as a kubectl-style table (no rows: empty string).
+/// The ordered rows of one set as a kubectl-style table (no rows: empty
+/// string); with a limit, the first rows and one line summing up the rest.
 pub fn rows_table(
     view: &SetView,
     now: Timestamp,
@@ -206,27 +210,30 @@ pub fn rows_table(
     styling: Styling,
 ) -> String {
     let header = view.header();
-    let rows = view.rows(now);
-    if rows.is_empty() {
+    let all = view.row_ordinals();
+    let total = usize::try_from(all.end - all.start).unwrap_or(0);
+    if total == 0 {
         return String::new();
     }
-    let shown = limit.map_or(rows.len(), |l| l.min(rows.len()));
-    let cells: Vec<Vec<Styled>> = rows[..shown]
+    let shown = limit.map_or(total, |l| l.min(total));
+    let shown_end = all.start + i32::try_from(shown).unwrap_or(i32::MAX);
+    let cells: Vec<Vec<Styled>> = view
+        .rows_in(all.start..shown_end, now)
         .iter()
         .map(|row| row_cells(row, &header))
         .collect();
     let mut text = render_table(&ROW_HEADERS, &cells, styling);
-    if shown < rows.len() {
-        let hidden = &rows[shown..];
-        let ready = hidden
-            .iter()
-            .filter(|r| r.pod.as_ref().is_some_and(|p| p.ready))
+    if shown < total {
+        let hidden = shown_end..all.end;
+        let ready = view
+            .pods_in(hidden.clone())
+            .filter(|(_, pod)| pod.ready)
             .count();
         text.push_str(&format!(
             "... {} more ordinals ({}-{}): {ready} Ready\n",
-            hidden.len(),
-            hidden[0].ordinal,
-            hidden[hidden.len() - 1].ordinal
+            total - shown,
+            hidden.start,
+            hidden.end - 1
         ));
     }
     text

@@ -109,6 +109,9 @@ pub const NODE_NAME: &str = "sandbox-node";
 pub const INITIAL_NAMESPACES: &[&str] =
     &["default", "kube-node-lease", "kube-public", "kube-system"];
 
+/// Namespaces the API server refuses to delete.
+const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
 #[derive(Clone)]
 pub struct Cluster {
     store: Arc<Mutex<Store>>,
@@ -614,6 +617,25 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
     })
 }
 
+/// Drops empty metadata lists and maps, as Go's `omitempty` does on the way out.
+fn drop_empty_metadata(object: &mut Value) {
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        meta.retain(|key, value| {
+            let empty = match value {
+                Value::Array(a) => a.is_empty(),
+                Value::Object(o) => o.is_empty(),
+                Value::Null => true,
+                _ => false,
+            };
+            !(empty
+                && matches!(
+                    key.as_str(),
+                    "labels" | "annotations" | "finalizers" | "ownerReferences" | "managedFields"
+                ))
+        });
+    }
+}
+
 fn set_type_meta(rt: &ResourceType, object: &mut Value) {
     object["apiVersion"] = json!(rt.api_version());
     object["kind"] = json!(rt.kind);
@@ -636,6 +658,7 @@ fn create_locked(
     }
     check_type_meta(rt, &obj)?;
     set_type_meta(rt, &mut obj);
+    drop_empty_metadata(&mut obj);
     let namespace = resolve_namespace(rt, ns, &obj)?;
     let meta = &mut obj["metadata"];
     if let Some(namespace) = &namespace {
@@ -714,10 +737,11 @@ fn create_locked(
 
 /// Admission plugins that act at create: DefaultStorageClass, NamespaceLifecycle's finalizer.
 fn admit_on_create(store: &Store, rt: &ResourceType, obj: &mut Value) {
-    if rt == &PERSISTENT_VOLUME_CLAIMS && obj["spec"]["storageClassName"].is_null() {
-        if let Some(class) = default_storage_class(store) {
-            obj["spec"]["storageClassName"] = json!(class);
-        }
+    if rt == &PERSISTENT_VOLUME_CLAIMS
+        && obj["spec"]["storageClassName"].is_null()
+        && let Some(class) = default_storage_class(store)
+    {
+        obj["spec"]["storageClassName"] = json!(class);
     }
     if rt == &NAMESPACES && obj["spec"]["finalizers"].is_null() {
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
@@ -850,6 +874,7 @@ fn update_locked(
         }
     };
     set_type_meta(rt, &mut updated);
+    drop_empty_metadata(&mut updated);
     // Fields a client cannot change through an update.
     for key in [
         "name",
@@ -1003,6 +1028,14 @@ fn delete_locked(
     opts: &DeleteOptions,
 ) -> Result<DeleteOutcome, ApiError> {
     let existing = get_locked(store, rt, ns, name)?;
+    // NamespaceLifecycle admission: the system namespaces stay.
+    if rt == &NAMESPACES && IMMORTAL_NAMESPACES.contains(&name) {
+        return Err(ApiError::forbidden(
+            rt,
+            name,
+            "this namespace may not be deleted",
+        ));
+    }
     let meta = &existing["metadata"];
     if let Some(uid) = &opts.preconditions_uid
         && meta["uid"].as_str() != Some(uid.as_str())
@@ -1472,6 +1505,13 @@ mod tests {
     #[test]
     fn deleting_a_namespace_deletes_its_contents() {
         let cluster = Cluster::new();
+        let refused = cluster
+            .delete(&NAMESPACES, None, "default", &DeleteOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            refused.message,
+            "namespaces \"default\" is forbidden: this namespace may not be deleted"
+        );
         cluster
             .create(
                 &NAMESPACES,
@@ -1580,7 +1620,7 @@ mod hooks {
     use serde_json::Value;
 
     use crate::sandbox::api::error::ApiError;
-    use crate::sandbox::api::{defaults, strategic};
+    use crate::sandbox::api::{defaults, strategic, validation};
     use crate::sandbox::resources::ResourceType;
 
     pub fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
@@ -1595,12 +1635,12 @@ mod hooks {
         defaults::apply_defaults(rt, obj);
     }
 
-    pub fn validate_create(_rt: &ResourceType, _obj: &Value) -> Result<(), ApiError> {
-        Ok(())
+    pub fn validate_create(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        validation::validate_create(rt, obj)
     }
 
-    pub fn validate_update(_rt: &ResourceType, _old: &Value, _new: &Value) -> Result<(), ApiError> {
-        Ok(())
+    pub fn validate_update(rt: &ResourceType, old: &Value, new: &Value) -> Result<(), ApiError> {
+        validation::validate_update(rt, old, new)
     }
 
     pub fn strategic_merge(

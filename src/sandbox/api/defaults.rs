@@ -420,10 +420,10 @@ fn default_service(service: &mut Value) {
                 map.remove("sessionAffinityConfig");
             }
         }
-        Some("ClientIP") => {
-            if spec["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"].is_null() {
-                spec["sessionAffinityConfig"] = json!({"clientIP": {"timeoutSeconds": 10800}});
-            }
+        Some("ClientIP")
+            if spec["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"].is_null() =>
+        {
+            spec["sessionAffinityConfig"] = json!({"clientIP": {"timeoutSeconds": 10800}});
         }
         _ => {}
     }

@@ -38,6 +38,7 @@ use super::faults::FaultSpec;
 use super::openapi;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::WatchFilter;
+use super::table::{self, IncludeObject};
 use super::watch::{self, WatchRequest, WatchStart};
 use crate::sandbox::node;
 use crate::sandbox::resources::{self, PODS, ResourceType};
@@ -440,7 +441,7 @@ fn aggregated_response(doc: Value) -> Response {
     response
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: http::header::HeaderName) -> &'a str {
+fn header(headers: &HeaderMap, name: http::header::HeaderName) -> &str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -451,25 +452,25 @@ fn header<'a>(headers: &'a HeaderMap, name: http::header::HeaderName) -> &'a str
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rendering {
     Json,
-    /// A meta.k8s.io/v1 Table; the flag says whether rows carry the full object.
+    /// A meta.k8s.io/v1 Table, rows carrying what `includeObject` asks for.
     Table {
-        include_object: bool,
+        include: IncludeObject,
     },
 }
 
-fn rendering(headers: &HeaderMap, query: &Query) -> Rendering {
+fn rendering(headers: &HeaderMap, query: &Query) -> Result<Rendering, ApiError> {
     let accept = header(headers, http::header::ACCEPT);
     let wants_table = accept.split(',').next().is_some_and(|first| {
         let first = first.replace(' ', "");
         first.contains("as=Table") && first.contains("g=meta.k8s.io") && first.contains("v=v1")
     });
-    if wants_table {
+    Ok(if wants_table {
         Rendering::Table {
-            include_object: query.get("includeObject") == Some("Object"),
+            include: table::include_object_mode(query.get("includeObject"))?,
         }
     } else {
         Rendering::Json
-    }
+    })
 }
 
 fn target_namespace(target: &Target) -> Option<&str> {
@@ -486,7 +487,7 @@ async fn serve_resource(
     let rt = target.rt;
     let cluster = &state.cluster;
     let ns = target_namespace(&target);
-    let rendering = rendering(&parts.headers, &query);
+    let rendering = rendering(&parts.headers, &query)?;
     let sub = match target.subresource.as_deref() {
         None => Subresource::Main,
         Some("status") => Subresource::Status,
@@ -521,8 +522,8 @@ async fn serve_resource(
                 metadata["remainingItemCount"] = json!(remaining);
             }
             let body = match rendering {
-                Rendering::Table { include_object } => {
-                    let mut table = render_table(rt, &list.items, include_object);
+                Rendering::Table { include } => {
+                    let mut table = render_table(rt, &list.items, include);
                     table["metadata"] = metadata;
                     table
                 }
@@ -536,8 +537,8 @@ async fn serve_resource(
         ("GET", Some(name)) => {
             let object = cluster.get_subresource(rt, ns, name, sub)?;
             Ok(match rendering {
-                Rendering::Table { include_object } if sub == Subresource::Main => {
-                    let mut table = render_table(rt, std::slice::from_ref(&object), include_object);
+                Rendering::Table { include } if sub == Subresource::Main => {
+                    let mut table = render_table(rt, std::slice::from_ref(&object), include);
                     table["metadata"] =
                         json!({"resourceVersion": object["metadata"]["resourceVersion"]});
                     json_response(StatusCode::OK, &table)
@@ -640,9 +641,9 @@ fn start_watch(
     };
     let encode: watch::Encoder = match rendering {
         Rendering::Json => Arc::new(|object: &Value| object.clone()),
-        Rendering::Table { include_object } => Arc::new(move |object: &Value| {
-            render_table(rt, std::slice::from_ref(object), include_object)
-        }),
+        Rendering::Table { include } => {
+            Arc::new(move |object: &Value| render_table(rt, std::slice::from_ref(object), include))
+        }
     };
     watch::serve(
         state.cluster.clone(),
@@ -846,6 +847,10 @@ async fn parse_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
 }
 
 fn decode(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        // Only JSON and YAML are decoded; see the module docs.
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
     if content_type.contains("yaml") {
@@ -939,42 +944,8 @@ pub fn status_response(err: &ApiError) -> Response {
 }
 
 /// A meta.k8s.io/v1 Table for these objects.
-fn render_table(rt: &ResourceType, objects: &[Value], include_object: bool) -> Value {
-    table_fallback::to_table(rt, objects, jiff::Timestamp::now(), include_object)
-}
-
-/// Until table.rs lands: upstream's default printer (Name, Created At).
-mod table_fallback {
-    use serde_json::{Value, json};
-
-    use crate::sandbox::resources::ResourceType;
-
-    pub fn to_table(
-        _rt: &ResourceType,
-        objects: &[Value],
-        _now: jiff::Timestamp,
-        include_object: bool,
-    ) -> Value {
-        let rows: Vec<Value> = objects
-            .iter()
-            .map(|o| {
-                let object = if include_object {
-                    o.clone()
-                } else {
-                    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]})
-                };
-                json!({"cells": [o["metadata"]["name"], o["metadata"]["creationTimestamp"]], "object": object})
-            })
-            .collect();
-        json!({
-            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
-            "columnDefinitions": [
-                {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
-                {"name": "Created At", "type": "date", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0},
-            ],
-            "rows": rows,
-        })
-    }
+fn render_table(rt: &ResourceType, objects: &[Value], include: IncludeObject) -> Value {
+    table::to_table_with(rt, objects, jiff::Timestamp::now(), include)
 }
 
 #[cfg(test)]
@@ -1075,12 +1046,15 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            rendering(&headers, &Query::default()),
+            rendering(&headers, &Query::default()).unwrap(),
             Rendering::Table {
-                include_object: false
+                include: IncludeObject::Metadata
             }
         );
         headers.insert(http::header::ACCEPT, "application/json".parse().unwrap());
-        assert_eq!(rendering(&headers, &Query::default()), Rendering::Json);
+        assert_eq!(
+            rendering(&headers, &Query::default()).unwrap(),
+            Rendering::Json
+        );
     }
 }

@@ -48,13 +48,7 @@ impl EventRecorder {
     /// Record an event about `involved` (any API object, typed or JSON).
     /// Failures are logged, never returned: like upstream, a lost event never
     /// fails the controller's work.
-    pub fn record(
-        &self,
-        involved: &impl Serialize,
-        type_: EventType,
-        reason: &str,
-        message: &str,
-    ) {
+    pub fn record(&self, involved: &impl Serialize, type_: EventType, reason: &str, message: &str) {
         match serde_json::to_value(involved) {
             Ok(object) => record(
                 &self.cluster,
@@ -224,10 +218,13 @@ pub fn record(
             &WriteOptions::default(),
         );
         if bumped.is_ok() {
-            remember(key, Seen {
-                count: seen.count + 1,
-                ..seen
-            });
+            remember(
+                key,
+                Seen {
+                    count: seen.count + 1,
+                    ..seen
+                },
+            );
             return;
         }
         // The Event is gone (or expired): start a new one, as upstream does.
@@ -240,11 +237,14 @@ pub fn record(
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            remember(key, Seen {
-                namespace,
-                name,
-                count: 1,
-            });
+            remember(
+                key,
+                Seen {
+                    namespace,
+                    name,
+                    count: 1,
+                },
+            );
         }
         Err(e) => tracing::warn!(
             "event {reason} about {} {}/{} not recorded: {e}",
@@ -298,7 +298,10 @@ mod tests {
             "statefulset-controller",
             now,
         );
-        assert_eq!(event["metadata"]["name"], format!("web.{:x}", now.as_nanosecond()));
+        assert_eq!(
+            event["metadata"]["name"],
+            format!("web.{:x}", now.as_nanosecond())
+        );
         assert_eq!(event["involvedObject"]["uid"], "u1");
         assert_eq!(event["source"]["component"], "statefulset-controller");
         assert_eq!(event["reportingComponent"], "statefulset-controller");
@@ -312,14 +315,33 @@ mod tests {
         let cluster = Cluster::new();
         let involved = web_ref(&uuid::Uuid::new_v4().to_string());
         for _ in 0..3 {
-            record(&cluster, &involved, EventType::Warning, "FailedCreate", "boom", "statefulset-controller");
+            record(
+                &cluster,
+                &involved,
+                EventType::Warning,
+                "FailedCreate",
+                "boom",
+                "statefulset-controller",
+            );
         }
-        record(&cluster, &involved, EventType::Warning, "FailedCreate", "other", "statefulset-controller");
+        record(
+            &cluster,
+            &involved,
+            EventType::Warning,
+            "FailedCreate",
+            "other",
+            "statefulset-controller",
+        );
         let mut listed = events(&cluster);
         listed.sort_by_key(|e| e["count"].as_i64());
         let counts: Vec<(i64, &str)> = listed
             .iter()
-            .map(|e| (e["count"].as_i64().unwrap_or(0), e["message"].as_str().unwrap_or_default()))
+            .map(|e| {
+                (
+                    e["count"].as_i64().unwrap_or(0),
+                    e["message"].as_str().unwrap_or_default(),
+                )
+            })
             .collect();
         assert_eq!(counts, [(1, "other"), (3, "boom")]);
     }
@@ -329,7 +351,10 @@ mod tests {
         let cluster = Cluster::new();
         let involved = web_ref(&uuid::Uuid::new_v4().to_string());
         record(&cluster, &involved, EventType::Normal, "R", "m", "c");
-        let name = events(&cluster)[0]["metadata"]["name"].as_str().unwrap().to_string();
+        let name = events(&cluster)[0]["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
         cluster
             .delete(&EVENTS, Some("default"), &name, &Default::default())
             .unwrap();

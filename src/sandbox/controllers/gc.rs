@@ -298,7 +298,10 @@ mod tests {
     #[test]
     fn dependents_of_a_vanished_owner_are_deleted() {
         let pod = node(&PODS, "web-0", "p0", &[("gone", true)]);
-        assert_eq!(plan(&[pod.clone()]), vec![Action::Delete { node: pod }]);
+        assert_eq!(
+            plan(std::slice::from_ref(&pod)),
+            vec![Action::Delete { node: pod }]
+        );
     }
 
     #[test]

@@ -55,7 +55,16 @@ pub struct RepeatFilter {
 impl RepeatFilter {
     /// Whether `what` (reason + message) should be reported for `uid` now.
     pub fn should_report(&mut self, uid: &str, what: &str, period: Duration) -> bool {
-        let now = tokio::time::Instant::now();
+        self.should_report_at(uid, what, period, tokio::time::Instant::now())
+    }
+
+    fn should_report_at(
+        &mut self,
+        uid: &str,
+        what: &str,
+        period: Duration,
+        now: tokio::time::Instant,
+    ) -> bool {
         match self.last.get(uid) {
             Some((last, at)) if last == what && now.duration_since(*at) < period => false,
             _ => {
@@ -65,8 +74,81 @@ impl RepeatFilter {
         }
     }
 
+    /// Forget one object (it is gone).
+    pub fn forget(&mut self, uid: &str) {
+        self.last.remove(uid);
+    }
+
     /// Drop memory of objects that no longer exist.
     pub fn retain(&mut self, alive: impl Fn(&str) -> bool) {
         self.last.retain(|uid, _| alive(uid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::api::cluster::{Cluster, WriteOptions};
+    use crate::sandbox::resources::{CONFIG_MAPS, SECRETS};
+    use serde_json::json;
+
+    #[test]
+    fn repeats_wait_for_the_period_unless_the_event_changes() {
+        let mut filter = RepeatFilter::default();
+        let period = Duration::from_secs(15);
+        let t0 = tokio::time::Instant::now();
+        assert!(filter.should_report_at("u", "FailedBinding: x", period, t0));
+        assert!(!filter.should_report_at(
+            "u",
+            "FailedBinding: x",
+            period,
+            t0 + Duration::from_secs(1)
+        ));
+        assert!(filter.should_report_at(
+            "u",
+            "ProvisioningFailed: y",
+            period,
+            t0 + Duration::from_secs(2)
+        ));
+        assert!(!filter.should_report_at(
+            "u",
+            "ProvisioningFailed: y",
+            period,
+            t0 + Duration::from_secs(3)
+        ));
+        assert!(filter.should_report_at(
+            "u",
+            "ProvisioningFailed: y",
+            period,
+            t0 + Duration::from_secs(18)
+        ));
+        filter.forget("u");
+        assert!(filter.should_report("u", "ProvisioningFailed: y", period));
+        filter.retain(|uid| uid != "u");
+        assert!(filter.should_report("u", "ProvisioningFailed: y", period));
+    }
+
+    #[tokio::test]
+    async fn only_relevant_changes_wake_and_bursts_cost_one_wake() {
+        let cluster = Cluster::new();
+        let mut changes = cluster.subscribe();
+        let opts = WriteOptions::default();
+        let secret = json!({"metadata": {"name": "s"}});
+        cluster
+            .create(&SECRETS, Some("default"), secret, &opts)
+            .expect("create");
+        let is_config_map = |change: &Change| change.rt == &CONFIG_MAPS;
+        let quiet = next_wake(&mut changes, is_config_map, Duration::from_millis(50)).await;
+        assert_eq!(quiet, Wake::Resync);
+        for i in 0..3 {
+            let map = json!({"metadata": {"name": format!("c{i}")}});
+            cluster
+                .create(&CONFIG_MAPS, Some("default"), map, &opts)
+                .expect("create");
+        }
+        let woke = next_wake(&mut changes, is_config_map, Duration::from_secs(5)).await;
+        assert_eq!(woke, Wake::Changed);
+        let drained = next_wake(&mut changes, is_config_map, Duration::from_millis(50)).await;
+        assert_eq!(drained, Wake::Resync);
     }
 }

@@ -184,7 +184,8 @@ pub fn sort_revisions(revisions: &mut [ControllerRevision]) {
             .unwrap_or(0)
             .cmp(&b.revision.unwrap_or(0))
             .then_with(|| {
-                let time = |r: &ControllerRevision| r.metadata.creation_timestamp.clone().map(|t| t.0);
+                let time =
+                    |r: &ControllerRevision| r.metadata.creation_timestamp.clone().map(|t| t.0);
                 time(a).cmp(&time(b))
             })
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
@@ -237,7 +238,9 @@ pub struct RevisionChoice {
 
 impl RevisionChoice {
     pub fn current_or_update(&self) -> ControllerRevision {
-        self.current.clone().unwrap_or_else(|| self.update.resolved())
+        self.current
+            .clone()
+            .unwrap_or_else(|| self.update.resolved())
     }
 }
 
@@ -253,13 +256,12 @@ pub fn choose_revisions(
         .rev()
         .find(|existing| equal_revision(existing, &candidate));
     let update = match newest_equal {
-        Some(equal) if sorted.last().is_some_and(|last| equal_revision(last, equal)) => {
-            UpdateRevision::Unchanged(
-                sorted
-                    .last()
-                    .cloned()
-                    .unwrap_or_else(|| equal.clone()),
-            )
+        Some(equal)
+            if sorted
+                .last()
+                .is_some_and(|last| equal_revision(last, equal)) =>
+        {
+            UpdateRevision::Unchanged(sorted.last().cloned().unwrap_or_else(|| equal.clone()))
         }
         Some(equal) => UpdateRevision::Reuse {
             existing: equal.clone(),
@@ -270,7 +272,11 @@ pub fn choose_revisions(
     let current = status
         .current_revision
         .as_deref()
-        .and_then(|name| sorted.iter().find(|r| r.metadata.name.as_deref() == Some(name)))
+        .and_then(|name| {
+            sorted
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(name))
+        })
         .cloned();
     Ok(RevisionChoice {
         update,
@@ -357,7 +363,10 @@ mod tests {
                 "securityContext": {}, "terminationGracePeriodSeconds": 30
             }
         }}});
-        assert_eq!(revision_name("sample", &hash_data(&go_json(&data), 0)), "sample-55d9756b4");
+        assert_eq!(
+            revision_name("sample", &hash_data(&go_json(&data), 0)),
+            "sample-55d9756b4"
+        );
     }
 
     #[test]
@@ -395,14 +404,24 @@ mod tests {
             "image nginx:1.25"
         );
         let owner = &revision.metadata.owner_references.as_ref().unwrap()[0];
-        assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("StatefulSet", "uid-web"));
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str()),
+            ("StatefulSet", "uid-web")
+        );
         assert_eq!(owner.controller, Some(true));
         assert_eq!(revision.data.0["spec"]["template"]["$patch"], "replace");
         // 1.34+ omits a zero creationTimestamp, so the data holds none.
-        assert!(revision.data.0["spec"]["template"]["metadata"].get("creationTimestamp").is_none());
+        assert!(
+            revision.data.0["spec"]["template"]["metadata"]
+                .get("creationTimestamp")
+                .is_none()
+        );
         let renamed = renamed_for_collision("web", &revision, 1);
         assert_ne!(renamed, name);
-        assert_eq!(renamed, format!("web-{}", hash_data(&data_bytes(&revision), 1)));
+        assert_eq!(
+            renamed,
+            format!("web-{}", hash_data(&data_bytes(&revision), 1))
+        );
     }
 
     fn stored(set: &StatefulSet, number: i64) -> ControllerRevision {
@@ -425,7 +444,10 @@ mod tests {
         let set = set_with_image("nginx:1");
         let revisions = vec![stored(&set, 1)];
         let choice = choose_revisions(&set, &revisions).unwrap();
-        assert_eq!(choice.update, UpdateRevision::Unchanged(revisions[0].clone()));
+        assert_eq!(
+            choice.update,
+            UpdateRevision::Unchanged(revisions[0].clone())
+        );
     }
 
     #[test]

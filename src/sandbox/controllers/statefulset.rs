@@ -9,19 +9,31 @@
 //! minReadySeconds timers.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec,
-    Volume,
+    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio_util::sync::CancellationToken;
 
+use super::events::{self, EventType, ObjectReference};
 use super::revision;
+use crate::sandbox::api::cluster::{
+    Change, Cluster, DeleteOptions, ListOptions, PatchBody, Subresource, WatchEvent,
+    WatchEventType, WriteOptions,
+};
+use crate::sandbox::api::error::ApiError;
+use crate::sandbox::resources::{
+    CONTROLLER_REVISIONS, PERSISTENT_VOLUME_CLAIMS, PODS, ResourceType, STATEFUL_SETS,
+};
 use crate::sts;
 
 /// The component name upstream's recorder reports.
@@ -43,14 +55,14 @@ pub enum PlanError {
 pub enum Action {
     /// Create a missing claim of `pod` (event `create Claim ... success`).
     CreateClaim {
-        claim: PersistentVolumeClaim,
+        claim: Box<PersistentVolumeClaim>,
         pod: String,
     },
     /// A claim of `pod` is terminating: creating the pod fails this round
     /// (`create Pod ... failed error: pvc <claim> is being deleted`).
     ClaimTerminating { claim: String, pod: String },
     /// Create a pod (event `create Pod ... successful`).
-    CreatePod(Pod),
+    CreatePod(Box<Pod>),
     /// Delete a pod with its own grace period (event `delete Pod ... successful`).
     DeletePod { name: String, uid: Option<String> },
     /// Replace a claim's ownerReferences to follow the retention policy.
@@ -137,7 +149,9 @@ fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
     }
     ready_since(pod).is_some_and(|since| {
         since
-            .checked_add(jiff::SignedDuration::from_secs(i64::from(min_ready_seconds)))
+            .checked_add(jiff::SignedDuration::from_secs(i64::from(
+                min_ready_seconds,
+            )))
             .is_ok_and(|available_at| available_at < now)
     })
 }
@@ -162,8 +176,12 @@ fn min_ready_seconds(set: &StatefulSet) -> i32 {
 
 fn retention_policy(set: &StatefulSet) -> (&str, &str) {
     let policy = set.spec.persistent_volume_claim_retention_policy.as_ref();
-    let when_scaled = policy.and_then(|p| p.when_scaled.as_deref()).unwrap_or(RETAIN);
-    let when_deleted = policy.and_then(|p| p.when_deleted.as_deref()).unwrap_or(RETAIN);
+    let when_scaled = policy
+        .and_then(|p| p.when_scaled.as_deref())
+        .unwrap_or(RETAIN);
+    let when_deleted = policy
+        .and_then(|p| p.when_deleted.as_deref())
+        .unwrap_or(RETAIN);
     (when_scaled, when_deleted)
 }
 
@@ -265,13 +283,11 @@ fn new_pod(
             ..Volume::default()
         })
         .collect();
-    volumes.extend(
-        spec.volumes
-            .take()
-            .into_iter()
-            .flatten()
-            .filter(|v| !claims.iter().any(|(template_name, _)| *template_name == v.name)),
-    );
+    volumes.extend(spec.volumes.take().into_iter().flatten().filter(|v| {
+        !claims
+            .iter()
+            .any(|(template_name, _)| *template_name == v.name)
+    }));
     spec.volumes = Some(volumes).filter(|v| !v.is_empty());
     Pod {
         metadata: ObjectMeta {
@@ -307,7 +323,13 @@ fn pod_ref(pod: &Pod) -> OwnerReference {
 }
 
 /// A ref to an object of that name and kind but another uid: left alone.
-fn has_stale_ref(claim: &PersistentVolumeClaim, api_version: &str, kind: &str, name: &str, uid: &str) -> bool {
+fn has_stale_ref(
+    claim: &PersistentVolumeClaim,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    uid: &str,
+) -> bool {
     claim
         .metadata
         .owner_references
@@ -349,15 +371,14 @@ fn wanted_claim_owners(
         refers_to(r, "apps/v1", "StatefulSet", set_name) || refers_to(r, "v1", "Pod", pod_name(pod))
     };
     let retain_all = when_scaled == RETAIN && when_deleted == RETAIN;
-    let unexpected_controller = !retain_all
-        && refs
-            .iter()
-            .any(|r| !ours(r) && r.controller == Some(true));
+    let unexpected_controller =
+        !retain_all && refs.iter().any(|r| !ours(r) && r.controller == Some(true));
     let has_set = has_ref_uid(claim, set_uid);
     let has_pod = has_ref_uid(claim, pod_uid);
-    let non_controller_owner = refs
-        .iter()
-        .any(|r| (r.uid == set_uid || (!pod_uid.is_empty() && r.uid == pod_uid)) && r.controller != Some(true));
+    let non_controller_owner = refs.iter().any(|r| {
+        (r.uid == set_uid || (!pod_uid.is_empty() && r.uid == pod_uid))
+            && r.controller != Some(true)
+    });
     let scaled_down = !in_range(set, ordinal);
     let up_to_date = if unexpected_controller {
         !(has_set || has_pod)
@@ -429,7 +450,7 @@ impl Planner<'_> {
                         claim.metadata.owner_references = owners_at_creation(self.set);
                     }
                     self.actions.push(Action::CreateClaim {
-                        claim,
+                        claim: Box::new(claim),
                         pod: pod.to_string(),
                     });
                 }
@@ -500,11 +521,17 @@ impl Planner<'_> {
         let at_current = match rolling_partition {
             Some(partition) => ordinal < start + partition,
             None => {
-                sts::update_strategy(self.set) == "RollingUpdate" && ordinal < start + status_current
+                sts::update_strategy(self.set) == "RollingUpdate"
+                    && ordinal < start + status_current
             }
         };
         if at_current {
-            new_pod(self.set, &self.current_template, &self.current_name, ordinal)
+            new_pod(
+                self.set,
+                &self.current_template,
+                &self.current_name,
+                ordinal,
+            )
         } else {
             new_pod(self.set, &self.update_template, &self.update_name, ordinal)
         }
@@ -530,7 +557,7 @@ impl Planner<'_> {
             if !self.create_missing_claims(&name, ordinal) {
                 return true;
             }
-            self.actions.push(Action::CreatePod(pod.clone()));
+            self.actions.push(Action::CreatePod(Box::new(pod.clone())));
             if self.monotonic {
                 return true;
             }
@@ -557,7 +584,8 @@ impl Planner<'_> {
                 let mut labels = pod.metadata.labels.clone().unwrap_or_default();
                 labels.insert(sts::POD_NAME_LABEL.to_string(), name.clone());
                 labels.insert(sts::POD_INDEX_LABEL.to_string(), ordinal.to_string());
-                self.actions.push(Action::UpdatePodLabels { pod: name, labels });
+                self.actions
+                    .push(Action::UpdatePodLabels { pod: name, labels });
             } else if claims_changed {
                 self.actions.push(Action::PodUpdated { pod: name });
             }
@@ -680,7 +708,7 @@ pub fn plan_sync(input: &SyncInput<'_>) -> Result<SyncPlan, PlanError> {
             condemned.push((ordinal, pod));
         }
     }
-    condemned.sort_by(|a, b| b.0.cmp(&a.0));
+    condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
     let replicas: Vec<(i32, Cow<'_, Pod>)> = ordinals
         .clone()
         .map(|ordinal| match existing.get(&ordinal) {
@@ -709,13 +737,25 @@ pub fn plan_sync(input: &SyncInput<'_>) -> Result<SyncPlan, PlanError> {
         )
     };
     let mut counts = if set.metadata.deletion_timestamp.is_some() {
-        count_replicas(input.pods.iter().copied(), min_ready, now, &current_name, &update_name)
+        count_replicas(
+            input.pods.iter().copied(),
+            min_ready,
+            now,
+            &current_name,
+            &update_name,
+        )
     } else {
         counts_of(&current_name, &update_name)
     };
 
     if set.metadata.deletion_timestamp.is_none() {
-        run_replicas_and_update(&mut planner, &replicas, &condemned, first_unavailable.as_deref(), &mut counts)?;
+        run_replicas_and_update(
+            &mut planner,
+            &replicas,
+            &condemned,
+            first_unavailable.as_deref(),
+            &mut counts,
+        )?;
     }
 
     let desired = sts::desired_replicas(set);
@@ -788,7 +828,8 @@ fn run_replicas_and_update(
         if to_delete <= 0 {
             break;
         }
-        if sts::pod_revision(pod).unwrap_or_default() != planner.update_name && !is_terminating(pod) {
+        if sts::pod_revision(pod).unwrap_or_default() != planner.update_name && !is_terminating(pod)
+        {
             planner.actions.push(Action::DeletePod {
                 name: pod_name(pod).to_string(),
                 uid: pod.metadata.uid.clone(),
@@ -844,6 +885,789 @@ pub fn revisions_to_delete<'r>(
     revision::revisions_to_prune(sorted, &live, limit)
 }
 
+// ---- the loop: an informer-style cache, a dirty set, and the writes ----
+
+type Key = (String, String);
+
+fn key_of(meta: &ObjectMeta) -> Key {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
+}
+
+/// Objects of one type by key, indexed by their controller's uid.
+struct Indexed<K> {
+    objects: HashMap<Key, K>,
+    by_owner: HashMap<String, BTreeSet<Key>>,
+    /// Objects with no controller: candidates for adoption.
+    orphans: BTreeSet<Key>,
+}
+
+impl<K> Default for Indexed<K> {
+    fn default() -> Self {
+        Indexed {
+            objects: HashMap::new(),
+            by_owner: HashMap::new(),
+            orphans: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: k8s_openapi::Metadata<Ty = ObjectMeta>> Indexed<K> {
+    fn unindex(&mut self, key: &Key) -> Option<K> {
+        let old = self.objects.remove(key)?;
+        match controller_uid(old.metadata()) {
+            Some(uid) => {
+                if let Some(keys) = self.by_owner.get_mut(uid) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        self.by_owner.remove(uid);
+                    }
+                }
+            }
+            None => {
+                self.orphans.remove(key);
+            }
+        }
+        Some(old)
+    }
+
+    /// Store `object`; returns the previous version.
+    fn put(&mut self, object: K) -> Option<K> {
+        let key = key_of(object.metadata());
+        let old = self.unindex(&key);
+        match controller_uid(object.metadata()) {
+            Some(uid) => {
+                self.by_owner
+                    .entry(uid.to_string())
+                    .or_default()
+                    .insert(key.clone());
+            }
+            None => {
+                self.orphans.insert(key.clone());
+            }
+        }
+        self.objects.insert(key, object);
+        old
+    }
+
+    fn owned_by(&self, uid: &str) -> impl Iterator<Item = &K> {
+        self.by_owner
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.objects.get(key))
+    }
+
+    fn orphans_in<'s>(&'s self, namespace: &'s str) -> impl Iterator<Item = &'s K> + 's {
+        self.orphans
+            .iter()
+            .filter(move |(ns, _)| ns == namespace)
+            .filter_map(|key| self.objects.get(key))
+    }
+
+    fn clear(&mut self) {
+        self.objects.clear();
+        self.by_owner.clear();
+        self.orphans.clear();
+    }
+}
+
+/// What the controller knows of the cluster, kept from the change stream as
+/// upstream's informers keep their caches.
+#[derive(Default)]
+struct Cache {
+    sets: HashMap<Key, StatefulSet>,
+    set_by_uid: HashMap<String, Key>,
+    pods: Indexed<Pod>,
+    revisions: Indexed<ControllerRevision>,
+    claims: HashMap<Key, PersistentVolumeClaim>,
+}
+
+fn same_type(a: &ResourceType, b: &ResourceType) -> bool {
+    a.group == b.group && a.plural == b.plural
+}
+
+impl Cache {
+    /// Apply one change; returns the sets it concerns.
+    fn apply(&mut self, rt: &ResourceType, event: &WatchEvent) -> Vec<Key> {
+        let deleted = event.event_type == WatchEventType::Deleted;
+        let object = event.object.clone();
+        if same_type(rt, &STATEFUL_SETS) {
+            let Ok(set) = serde_json::from_value::<StatefulSet>(object) else {
+                return Vec::new();
+            };
+            let key = key_of(&set.metadata);
+            let uid = set.metadata.uid.clone().unwrap_or_default();
+            if deleted {
+                self.sets.remove(&key);
+                self.set_by_uid.remove(&uid);
+            } else {
+                self.set_by_uid.insert(uid, key.clone());
+                self.sets.insert(key.clone(), set);
+            }
+            return vec![key];
+        }
+        if same_type(rt, &PODS) {
+            let Ok(pod) = serde_json::from_value::<Pod>(object) else {
+                return Vec::new();
+            };
+            let key = key_of(&pod.metadata);
+            let mut concerned = self.sets_concerned(&pod.metadata);
+            let old = if deleted {
+                self.pods.unindex(&key)
+            } else {
+                self.pods.put(pod)
+            };
+            if let Some(old) = old {
+                concerned.extend(self.sets_concerned(&old.metadata));
+            }
+            return concerned;
+        }
+        if same_type(rt, &CONTROLLER_REVISIONS) {
+            let Ok(revision) = serde_json::from_value::<ControllerRevision>(object) else {
+                return Vec::new();
+            };
+            let key = key_of(&revision.metadata);
+            let concerned = self.sets_concerned(&revision.metadata);
+            if deleted {
+                self.revisions.unindex(&key);
+            } else {
+                self.revisions.put(revision);
+            }
+            return concerned;
+        }
+        if same_type(rt, &PERSISTENT_VOLUME_CLAIMS) {
+            let Ok(claim) = serde_json::from_value::<PersistentVolumeClaim>(object) else {
+                return Vec::new();
+            };
+            let key = key_of(&claim.metadata);
+            let concerned = self.sets_using_claim(&key);
+            if deleted {
+                self.claims.remove(&key);
+            } else {
+                self.claims.insert(key, claim);
+            }
+            return concerned;
+        }
+        Vec::new()
+    }
+
+    /// The set controlling an object, or (for an orphan) the sets of its
+    /// namespace whose selector matches it and may adopt it.
+    fn sets_concerned(&self, meta: &ObjectMeta) -> Vec<Key> {
+        if let Some(uid) = controller_uid(meta) {
+            return self.set_by_uid.get(uid).cloned().into_iter().collect();
+        }
+        let namespace = meta.namespace.as_deref().unwrap_or_default();
+        let labels = meta.labels.clone().unwrap_or_default();
+        self.sets
+            .iter()
+            .filter(|((ns, _), set)| {
+                ns == namespace && sts::selector_matches(&set.spec.selector, &labels)
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// Sets in the claim's namespace with a template naming claims like it.
+    fn sets_using_claim(&self, (namespace, claim): &Key) -> Vec<Key> {
+        self.sets
+            .iter()
+            .filter(|((ns, set_name), set)| {
+                ns == namespace
+                    && sts::claim_templates(set)
+                        .iter()
+                        .any(|t| sts::ordinal_of_claim(t, set_name, claim).is_some())
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.sets.clear();
+        self.set_by_uid.clear();
+        self.pods.clear();
+        self.revisions.clear();
+        self.claims.clear();
+    }
+}
+
+/// Why a sync stopped early: the set is synced again after a back-off.
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Revision(#[from] revision::RevisionError),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    #[error("encoding {what}: {source}")]
+    Encode {
+        what: String,
+        source: serde_json::Error,
+    },
+}
+
+fn to_json(what: &str, object: &impl serde::Serialize) -> Result<Value, SyncError> {
+    serde_json::to_value(object).map_err(|source| SyncError::Encode {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// After a failed sync, try again after this long (upstream's rate limiter
+/// starts at 5ms and backs off; a fixed short delay is enough here).
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+struct Controller {
+    cluster: Cluster,
+    cache: Cache,
+    dirty: BTreeSet<Key>,
+    timers: BTreeMap<Key, tokio::time::Instant>,
+}
+
+/// The set's reference for events (`involvedObject`).
+fn set_reference(set: &StatefulSet) -> ObjectReference {
+    ObjectReference {
+        api_version: "apps/v1".to_string(),
+        kind: "StatefulSet".to_string(),
+        namespace: set.metadata.namespace.clone().unwrap_or_default(),
+        name: sts::name(set).to_string(),
+        uid: set.metadata.uid.clone().unwrap_or_default(),
+        resource_version: set.metadata.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+impl Controller {
+    fn relist(&mut self) {
+        self.cache.clear();
+        for rt in [
+            &STATEFUL_SETS,
+            &PODS,
+            &CONTROLLER_REVISIONS,
+            &PERSISTENT_VOLUME_CLAIMS,
+        ] {
+            let listed = match self.cluster.list(rt, None, &ListOptions::default()) {
+                Ok(listed) => listed,
+                Err(e) => {
+                    tracing::warn!("statefulset controller: listing {}: {e}", rt.plural);
+                    continue;
+                }
+            };
+            for object in listed.items {
+                let event = WatchEvent {
+                    event_type: WatchEventType::Added,
+                    object,
+                    resource_version: listed.resource_version,
+                };
+                self.cache.apply(rt, &event);
+            }
+        }
+        self.dirty.extend(self.cache.sets.keys().cloned());
+    }
+
+    /// Take in every queued change. Returns false when the cluster is gone.
+    fn drain(&mut self, changes: &mut broadcast::Receiver<Change>) -> bool {
+        loop {
+            match changes.try_recv() {
+                Ok(change) => self.take(&change),
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Lagged(_)) => self.relist(),
+                Err(TryRecvError::Closed) => return false,
+            }
+        }
+    }
+
+    fn take(&mut self, change: &Change) {
+        let concerned = self.cache.apply(change.rt, &change.event);
+        self.dirty.extend(concerned);
+    }
+
+    fn record(&self, set: &StatefulSet, type_: EventType, reason: &str, message: &str) {
+        events::record(
+            &self.cluster,
+            &set_reference(set),
+            type_,
+            reason,
+            message,
+            COMPONENT,
+        );
+    }
+
+    /// One sync of one set; errors mean "try again soon".
+    fn sync(&mut self, key: &Key) -> Result<(), SyncError> {
+        let Some(set) = self.cache.sets.get(key).cloned() else {
+            self.timers.remove(key);
+            return Ok(());
+        };
+        let namespace = key.0.clone();
+        let uid = set.metadata.uid.clone().unwrap_or_default();
+        if set.metadata.deletion_timestamp.is_none() {
+            self.adopt_and_release(&set)?;
+        }
+        let mut revisions: Vec<ControllerRevision> =
+            self.cache.revisions.owned_by(&uid).cloned().collect();
+        revision::sort_revisions(&mut revisions);
+        let choice = revision::choose_revisions(&set, &revisions)?;
+        let (update, collision_count) = self.resolve_update_revision(&set, &choice)?;
+        let current = choice.current.clone().unwrap_or_else(|| update.clone());
+
+        let pods: Vec<&Pod> = self.cache.pods.owned_by(&uid).collect();
+        let claims = self.claims_of(&set, &pods);
+        let plan = plan_sync(&SyncInput {
+            set: &set,
+            pods: &pods,
+            claims: &claims,
+            current: &current,
+            update: &update,
+            collision_count,
+            now: Timestamp::now(),
+        })?;
+        let doomed: Vec<String> = revisions_to_delete(
+            &set,
+            &pods,
+            &revisions,
+            current.metadata.name.as_deref().unwrap_or_default(),
+            update.metadata.name.as_deref().unwrap_or_default(),
+        )
+        .into_iter()
+        .filter_map(|r| r.metadata.name.clone())
+        .collect();
+
+        let applied = self.apply_actions(&set, &plan.actions);
+        // Status is written even when an action failed, as upstream does.
+        if plan.status_changed
+            || collision_count
+                != set
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.collision_count)
+                    .unwrap_or(0)
+        {
+            let mut updated = set.clone();
+            updated.status = Some(plan.status.clone());
+            self.cluster.update(
+                &STATEFUL_SETS,
+                Some(&namespace),
+                &key.1,
+                to_json("StatefulSet status", &updated)?,
+                Subresource::Status,
+                &WriteOptions::default(),
+            )?;
+        }
+        applied?;
+        for name in doomed {
+            match self.cluster.delete(
+                &CONTROLLER_REVISIONS,
+                Some(&namespace),
+                &name,
+                &DeleteOptions::default(),
+            ) {
+                Ok(_) => {}
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match plan.resync_after {
+            Some(after) => {
+                self.timers
+                    .insert(key.clone(), tokio::time::Instant::now() + after);
+            }
+            None => {
+                self.timers.remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims of the set's templates for every ordinal in range or owned.
+    fn claims_of(
+        &self,
+        set: &StatefulSet,
+        pods: &[&Pod],
+    ) -> BTreeMap<String, PersistentVolumeClaim> {
+        let namespace = set.metadata.namespace.clone().unwrap_or_default();
+        let templates = sts::claim_templates(set);
+        if templates.is_empty() {
+            return BTreeMap::new();
+        }
+        let set_name = sts::name(set);
+        let mut ordinals: BTreeSet<i32> = sts::ordinals(set).collect();
+        ordinals.extend(
+            pods.iter()
+                .filter_map(|p| sts::ordinal_of_pod(set_name, pod_name(p))),
+        );
+        let mut claims = BTreeMap::new();
+        for ordinal in ordinals {
+            for template in &templates {
+                let name = sts::claim_name(template, set_name, ordinal);
+                if let Some(claim) = self.cache.claims.get(&(namespace.clone(), name.clone())) {
+                    claims.insert(name, claim.clone());
+                }
+            }
+        }
+        claims
+    }
+
+    /// `ClaimPods`/`AdoptOrphanRevisions`: orphans matching the selector (and,
+    /// for pods, named as members) get the set as controller; owned pods that
+    /// stopped matching are released.
+    fn adopt_and_release(&self, set: &StatefulSet) -> Result<(), SyncError> {
+        let namespace = set.metadata.namespace.clone().unwrap_or_default();
+        let set_name = sts::name(set);
+        let uid = set.metadata.uid.clone().unwrap_or_default();
+        let selector = &set.spec.selector;
+        let matches = |meta: &ObjectMeta| {
+            sts::selector_matches(selector, &meta.labels.clone().unwrap_or_default())
+        };
+        let owner = to_json("ownerReference", &revision::controller_ref(set))?;
+        let adopt = |rt: &ResourceType, meta: &ObjectMeta| -> Result<(), SyncError> {
+            let mut owners = to_json(
+                "ownerReferences",
+                &meta.owner_references.clone().unwrap_or_default(),
+            )?;
+            if let Some(list) = owners.as_array_mut() {
+                list.push(owner.clone());
+            }
+            let patch = json!({"metadata": {"ownerReferences": owners, "uid": meta.uid}});
+            self.patch_ignoring_gone(rt, &namespace, meta, patch)
+        };
+        for pod in self.cache.pods.orphans_in(&namespace) {
+            let member = sts::ordinal_of_pod(set_name, pod_name(pod)).is_some();
+            if member && matches(&pod.metadata) && pod.metadata.deletion_timestamp.is_none() {
+                adopt(&PODS, &pod.metadata)?;
+            }
+        }
+        for pod in self.cache.pods.owned_by(&uid) {
+            let member = sts::ordinal_of_pod(set_name, pod_name(pod)).is_some();
+            if !(member && matches(&pod.metadata)) {
+                let kept: Vec<&OwnerReference> = pod
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.uid != uid)
+                    .collect();
+                let patch = json!({"metadata": {"ownerReferences": to_json("ownerReferences", &kept)?, "uid": pod.metadata.uid}});
+                self.patch_ignoring_gone(&PODS, &namespace, &pod.metadata, patch)?;
+            }
+        }
+        for revision in self.cache.revisions.orphans_in(&namespace) {
+            if matches(&revision.metadata) {
+                adopt(&CONTROLLER_REVISIONS, &revision.metadata)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn patch_ignoring_gone(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        meta: &ObjectMeta,
+        patch: Value,
+    ) -> Result<(), SyncError> {
+        let name = meta.name.clone().unwrap_or_default();
+        match self.cluster.patch(
+            rt,
+            Some(namespace),
+            &name,
+            PatchBody::Merge(patch),
+            Subresource::Main,
+            &WriteOptions::default(),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Make the update revision exist (`CreateControllerRevision` with its
+    /// collision loop, or the revision bump of a rollback).
+    fn resolve_update_revision(
+        &self,
+        set: &StatefulSet,
+        choice: &revision::RevisionChoice,
+    ) -> Result<(ControllerRevision, i32), SyncError> {
+        let namespace = set.metadata.namespace.clone();
+        let mut collision_count = choice.collision_count;
+        match &choice.update {
+            revision::UpdateRevision::Unchanged(existing) => {
+                Ok((existing.clone(), collision_count))
+            }
+            revision::UpdateRevision::Reuse {
+                existing,
+                revision: number,
+            } => {
+                let name = existing.metadata.name.clone().unwrap_or_default();
+                let patched = self.cluster.patch(
+                    &CONTROLLER_REVISIONS,
+                    namespace.as_deref(),
+                    &name,
+                    PatchBody::Merge(json!({"revision": number})),
+                    Subresource::Main,
+                    &WriteOptions::default(),
+                )?;
+                let revision =
+                    serde_json::from_value(patched).map_err(|source| SyncError::Encode {
+                        what: format!("ControllerRevision {name}"),
+                        source,
+                    })?;
+                Ok((revision, collision_count))
+            }
+            revision::UpdateRevision::Create(candidate) => {
+                let mut candidate = candidate.clone();
+                loop {
+                    let name = candidate.metadata.name.clone().unwrap_or_default();
+                    match self.cluster.create(
+                        &CONTROLLER_REVISIONS,
+                        namespace.as_deref(),
+                        to_json("ControllerRevision", &candidate)?,
+                        &WriteOptions::default(),
+                    ) {
+                        Ok(created) => {
+                            let revision = serde_json::from_value(created).map_err(|source| {
+                                SyncError::Encode {
+                                    what: format!("ControllerRevision {name}"),
+                                    source,
+                                }
+                            })?;
+                            return Ok((revision, collision_count));
+                        }
+                        Err(e) if e.code == 409 && e.reason == "AlreadyExists" => {
+                            let existing: ControllerRevision =
+                                self.cluster.get_typed(namespace.as_deref(), &name)?;
+                            if revision::equal_revision(&existing, &candidate) {
+                                return Ok((existing, collision_count));
+                            }
+                            collision_count = collision_count.saturating_add(1);
+                            candidate.metadata.name = Some(revision::renamed_for_collision(
+                                sts::name(set),
+                                &candidate,
+                                collision_count,
+                            ));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply a plan's writes in order, recording upstream's events; the
+    /// first failure ends the sync.
+    fn apply_actions(&self, set: &StatefulSet, actions: &[Action]) -> Result<(), SyncError> {
+        let namespace = set.metadata.namespace.clone().unwrap_or_default();
+        let ns = Some(namespace.as_str());
+        let set_name = sts::name(set);
+        let write = WriteOptions::default();
+        for action in actions {
+            match action {
+                Action::CreateClaim { claim, pod } => {
+                    let name = claim.metadata.name.clone().unwrap_or_default();
+                    match self.cluster.create(
+                        &PERSISTENT_VOLUME_CLAIMS,
+                        ns,
+                        to_json("claim", claim)?,
+                        &write,
+                    ) {
+                        Ok(_) => self.record(
+                            set,
+                            EventType::Normal,
+                            "SuccessfulCreate",
+                            &format!(
+                                "create Claim {name} Pod {pod} in StatefulSet {set_name} success"
+                            ),
+                        ),
+                        Err(e) if e.reason == "AlreadyExists" => return Err(e.into()),
+                        Err(e) => {
+                            self.record(set, EventType::Warning, "FailedCreate", &format!(
+                                "create Claim {name} for Pod {pod} in StatefulSet {set_name} failed error: {e}"
+                            ));
+                            self.record(set, EventType::Warning, "FailedCreate", &format!(
+                                "create Pod {pod} in StatefulSet {set_name} failed error: failed to create PVC {name}: {e}"
+                            ));
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::ClaimTerminating { claim, pod } => {
+                    let message = format!("pvc {claim} is being deleted");
+                    self.record(
+                        set,
+                        EventType::Warning,
+                        "FailedCreate",
+                        &format!(
+                            "create Pod {pod} in StatefulSet {set_name} failed error: {message}"
+                        ),
+                    );
+                    return Err(ApiError::new(409, "Conflict", message).into());
+                }
+                Action::CreatePod(pod) => {
+                    let name = pod_name(pod).to_string();
+                    match self.cluster.create(&PODS, ns, to_json("pod", pod)?, &write) {
+                        Ok(_) => self.record(
+                            set,
+                            EventType::Normal,
+                            "SuccessfulCreate",
+                            &format!("create Pod {name} in StatefulSet {set_name} successful"),
+                        ),
+                        Err(e) if e.reason == "AlreadyExists" => return Err(e.into()),
+                        Err(e) => {
+                            self.record(
+                                set,
+                                EventType::Warning,
+                                "FailedCreate",
+                                &format!(
+                                    "create Pod {name} in StatefulSet {set_name} failed error: {e}"
+                                ),
+                            );
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::DeletePod { name, .. } => {
+                    match self
+                        .cluster
+                        .delete(&PODS, ns, name, &DeleteOptions::default())
+                    {
+                        Ok(_) => self.record(
+                            set,
+                            EventType::Normal,
+                            "SuccessfulDelete",
+                            &format!("delete Pod {name} in StatefulSet {set_name} successful"),
+                        ),
+                        Err(e) => {
+                            self.record(
+                                set,
+                                EventType::Warning,
+                                "FailedDelete",
+                                &format!(
+                                    "delete Pod {name} in StatefulSet {set_name} failed error: {e}"
+                                ),
+                            );
+                            if e.code != 404 {
+                                return Err(e.into());
+                            }
+                        }
+                    }
+                }
+                Action::SetClaimOwners { claim, owners } => {
+                    let patch = json!({"metadata": {"ownerReferences": to_json("ownerReferences", owners)?}});
+                    self.cluster.patch(
+                        &PERSISTENT_VOLUME_CLAIMS,
+                        ns,
+                        claim,
+                        PatchBody::Merge(patch),
+                        Subresource::Main,
+                        &write,
+                    )?;
+                }
+                Action::UpdatePodLabels { pod, labels } => {
+                    let patch = json!({"metadata": {"labels": labels}});
+                    match self.cluster.patch(
+                        &PODS,
+                        ns,
+                        pod,
+                        PatchBody::Merge(patch),
+                        Subresource::Main,
+                        &write,
+                    ) {
+                        Ok(_) => self.record(
+                            set,
+                            EventType::Normal,
+                            "SuccessfulUpdate",
+                            &format!("update Pod {pod} in StatefulSet {set_name} successful"),
+                        ),
+                        Err(e) => {
+                            self.record(
+                                set,
+                                EventType::Warning,
+                                "FailedUpdate",
+                                &format!(
+                                    "update Pod {pod} in StatefulSet {set_name} failed error: {e}"
+                                ),
+                            );
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::PodUpdated { pod } => self.record(
+                    set,
+                    EventType::Normal,
+                    "SuccessfulUpdate",
+                    &format!("update Pod {pod} in StatefulSet {set_name} successful"),
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the StatefulSet controller until `shutdown` or the cluster goes away.
+pub async fn run(cluster: Cluster, shutdown: CancellationToken) {
+    let mut changes = cluster.subscribe();
+    let mut controller = Controller {
+        cluster,
+        cache: Cache::default(),
+        dirty: BTreeSet::new(),
+        timers: BTreeMap::new(),
+    };
+    controller.relist();
+    loop {
+        if !controller.drain(&mut changes) {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let due: Vec<Key> = controller
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in due {
+            controller.timers.remove(&key);
+            controller.dirty.insert(key);
+        }
+        if let Some(key) = controller.dirty.pop_first() {
+            if let Err(e) = controller.sync(&key) {
+                tracing::debug!("statefulset {}/{}: {e}; retrying", key.0, key.1);
+                controller
+                    .timers
+                    .insert(key, tokio::time::Instant::now() + RETRY_AFTER);
+            }
+            // Let the kubelet, the API and the other controllers run.
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let next_timer = controller.timers.values().min().copied();
+        let sleep = async {
+            match next_timer {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = changes.recv() => match received {
+                Ok(change) => controller.take(&change),
+                Err(RecvError::Lagged(_)) => controller.relist(),
+                Err(RecvError::Closed) => return,
+            },
+            _ = sleep => {}
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -888,9 +1712,20 @@ spec:
     }
 
     /// A pod as the kubelet leaves it: `phase`, Ready since `ready_for` seconds ago.
-    fn pod(set: &StatefulSet, revision: &ControllerRevision, ordinal: i32, phase: &str, ready_for: Option<i64>) -> Pod {
+    fn pod(
+        set: &StatefulSet,
+        revision: &ControllerRevision,
+        ordinal: i32,
+        phase: &str,
+        ready_for: Option<i64>,
+    ) -> Pod {
         let template = template_at(revision).unwrap();
-        let mut pod = new_pod(set, &template, revision.metadata.name.as_deref().unwrap(), ordinal);
+        let mut pod = new_pod(
+            set,
+            &template,
+            revision.metadata.name.as_deref().unwrap(),
+            ordinal,
+        );
         pod.metadata.uid = Some(format!("pod-uid-{ordinal}"));
         let conditions = ready_for.map(|seconds| {
             vec![PodCondition {
@@ -912,7 +1747,10 @@ spec:
         pod(set, revision, ordinal, "Running", Some(60))
     }
 
-    fn claims_of(set: &StatefulSet, ordinals: impl IntoIterator<Item = i32>) -> BTreeMap<String, PersistentVolumeClaim> {
+    fn claims_of(
+        set: &StatefulSet,
+        ordinals: impl IntoIterator<Item = i32>,
+    ) -> BTreeMap<String, PersistentVolumeClaim> {
         ordinals
             .into_iter()
             .flat_map(|o| claims_for(set, o))
@@ -920,7 +1758,13 @@ spec:
             .collect()
     }
 
-    fn plan(set: &StatefulSet, pods: &[Pod], claims: &BTreeMap<String, PersistentVolumeClaim>, current: &ControllerRevision, update: &ControllerRevision) -> SyncPlan {
+    fn plan(
+        set: &StatefulSet,
+        pods: &[Pod],
+        claims: &BTreeMap<String, PersistentVolumeClaim>,
+        current: &ControllerRevision,
+        update: &ControllerRevision,
+    ) -> SyncPlan {
         let pods: Vec<&Pod> = pods.iter().collect();
         plan_sync(&SyncInput {
             set,
@@ -938,7 +1782,9 @@ spec:
         plan.actions
             .iter()
             .map(|a| match a {
-                Action::CreateClaim { claim, .. } => format!("create claim {}", claim.metadata.name.as_deref().unwrap()),
+                Action::CreateClaim { claim, .. } => {
+                    format!("create claim {}", claim.metadata.name.as_deref().unwrap())
+                }
                 Action::ClaimTerminating { claim, .. } => format!("claim terminating {claim}"),
                 Action::CreatePod(p) => format!("create {}", pod_name(p)),
                 Action::DeletePod { name, .. } => format!("delete {name}"),
@@ -952,35 +1798,87 @@ spec:
             .collect()
     }
 
+    fn rolling(
+        set: &mut StatefulSet,
+    ) -> &mut k8s_openapi::api::apps::v1::RollingUpdateStatefulSetStrategy {
+        set.spec
+            .update_strategy
+            .get_or_insert_with(Default::default)
+            .rolling_update
+            .get_or_insert_with(Default::default)
+    }
+
+    /// Four pods' worth of set at nginx:1.25 (r1) whose template now says 1.26 (r2).
+    fn four_updated_to_1_26() -> (
+        StatefulSet,
+        ControllerRevision,
+        ControllerRevision,
+        BTreeMap<String, PersistentVolumeClaim>,
+    ) {
+        let mut set = web();
+        set.spec.replicas = Some(4);
+        let r1 = rev(&set, 1);
+        let set = with_image(set, "nginx:1.26");
+        let r2 = rev(&set, 2);
+        let claims = claims_of(&set, 0..4);
+        (set, r1, r2, claims)
+    }
+
     #[test]
     fn fresh_set_creates_only_the_first_claim_and_pod() {
         let set = web();
         let r1 = rev(&set, 1);
         let plan = plan(&set, &[], &BTreeMap::new(), &r1, &r1);
         assert_eq!(summary(&plan), ["create claim www-web-0", "create web-0"]);
-        let Action::CreatePod(pod) = &plan.actions[1] else { unreachable!() };
+        let Action::CreatePod(pod) = &plan.actions[1] else {
+            unreachable!()
+        };
         let labels = pod.metadata.labels.as_ref().unwrap();
         assert_eq!(labels[sts::POD_NAME_LABEL], "web-0");
         assert_eq!(labels[sts::POD_INDEX_LABEL], "0");
-        assert_eq!(labels[sts::REVISION_LABEL], r1.metadata.name.clone().unwrap());
+        assert_eq!(
+            labels[sts::REVISION_LABEL],
+            r1.metadata.name.clone().unwrap()
+        );
         assert_eq!(labels["app"], "nginx");
         let spec = pod.spec.as_ref().unwrap();
         assert_eq!(spec.hostname.as_deref(), Some("web-0"));
         assert_eq!(spec.subdomain.as_deref(), Some("nginx"));
         assert_eq!(pod.metadata.generate_name.as_deref(), Some("web-"));
         let owner = &pod.metadata.owner_references.as_ref().unwrap()[0];
-        assert_eq!((owner.controller, owner.block_owner_deletion), (Some(true), Some(true)));
+        assert_eq!(
+            (owner.controller, owner.block_owner_deletion),
+            (Some(true), Some(true))
+        );
         // The claim volume replaces the template's `www`; `cache` stays.
         let volumes: Vec<(String, Option<String>)> = spec
             .volumes
             .iter()
             .flatten()
-            .map(|v| (v.name.clone(), v.persistent_volume_claim.as_ref().map(|c| c.claim_name.clone())))
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    v.persistent_volume_claim
+                        .as_ref()
+                        .map(|c| c.claim_name.clone()),
+                )
+            })
             .collect();
-        assert_eq!(volumes, [("www".to_string(), Some("www-web-0".to_string())), ("cache".to_string(), None)]);
-        let Action::CreateClaim { claim, .. } = &plan.actions[0] else { unreachable!() };
+        assert_eq!(
+            volumes,
+            [
+                ("www".to_string(), Some("www-web-0".to_string())),
+                ("cache".to_string(), None)
+            ]
+        );
+        let Action::CreateClaim { claim, .. } = &plan.actions[0] else {
+            unreachable!()
+        };
         assert_eq!(claim.metadata.labels.as_ref().unwrap()["app"], "nginx");
-        assert_eq!(claim.metadata.owner_references, None, "Retain/Retain claims have no owner");
+        assert_eq!(
+            claim.metadata.owner_references, None,
+            "Retain/Retain claims have no owner"
+        );
         assert_eq!(plan.status.replicas, 0);
         assert_eq!(plan.status.update_revision, r1.metadata.name);
         assert!(plan.status_changed);
@@ -997,13 +1895,17 @@ spec:
         assert!(summary(&plan(&set, &running_unready, &claims, &r1, &r1)).is_empty());
         let plan = plan(&set, &[ready(&set, &r1, 0)], &claims, &r1, &r1);
         assert_eq!(summary(&plan), ["create web-1"]);
-        assert_eq!((plan.status.replicas, plan.status.ready_replicas), (1, Some(1)));
+        assert_eq!(
+            (plan.status.replicas, plan.status.ready_replicas),
+            (1, Some(1))
+        );
     }
 
     #[test]
     fn ordinals_start_where_spec_ordinals_says() {
         let mut set = web();
-        set.spec.ordinals = Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(5) });
+        set.spec.ordinals =
+            Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(5) });
         let r1 = rev(&set, 1);
         let plan = plan(&set, &[], &BTreeMap::new(), &r1, &r1);
         assert_eq!(summary(&plan), ["create claim www-web-5", "create web-5"]);
@@ -1015,7 +1917,13 @@ spec:
         set.spec.pod_management_policy = Some("Parallel".into());
         let r1 = rev(&set, 1);
         let claims = claims_of(&set, 0..3);
-        let plan = plan(&set, &[pod(&set, &r1, 0, "Pending", None)], &claims, &r1, &r1);
+        let plan = plan(
+            &set,
+            &[pod(&set, &r1, 0, "Pending", None)],
+            &claims,
+            &r1,
+            &r1,
+        );
         assert_eq!(summary(&plan), ["create web-1", "create web-2"]);
     }
 
@@ -1025,8 +1933,15 @@ spec:
         let r1 = rev(&set, 1);
         set.spec.replicas = Some(1);
         let claims = claims_of(&set, 0..3);
-        let pods = [ready(&set, &r1, 0), ready(&set, &r1, 1), ready(&set, &r1, 2)];
-        assert_eq!(summary(&plan(&set, &pods, &claims, &r1, &r1)), ["delete web-2"]);
+        let pods = [
+            ready(&set, &r1, 0),
+            ready(&set, &r1, 1),
+            ready(&set, &r1, 2),
+        ];
+        assert_eq!(
+            summary(&plan(&set, &pods, &claims, &r1, &r1)),
+            ["delete web-2"]
+        );
         // While web-2 terminates nothing else happens.
         let mut terminating = pods.clone();
         terminating[2].metadata.deletion_timestamp = Some(Time(now()));
@@ -1034,7 +1949,10 @@ spec:
         // Then web-1 goes.
         let plan = plan(&set, &pods[..2], &claims, &r1, &r1);
         assert_eq!(summary(&plan), ["delete web-1"]);
-        assert_eq!(plan.status.replicas, 2, "replicas counts pods that still exist");
+        assert_eq!(
+            plan.status.replicas, 2,
+            "replicas counts pods that still exist"
+        );
     }
 
     #[test]
@@ -1043,7 +1961,11 @@ spec:
         let r1 = rev(&set, 1);
         set.spec.replicas = Some(1);
         let claims = claims_of(&set, 0..3);
-        let pods = [pod(&set, &r1, 0, "Running", None), ready(&set, &r1, 1), ready(&set, &r1, 2)];
+        let pods = [
+            pod(&set, &r1, 0, "Running", None),
+            ready(&set, &r1, 1),
+            ready(&set, &r1, 2),
+        ];
         assert!(summary(&plan(&set, &pods, &claims, &r1, &r1)).is_empty());
     }
 
@@ -1059,10 +1981,19 @@ spec:
         );
         set.spec.replicas = Some(2);
         let claims = claims_of(&set, 0..3);
-        let pods = [ready(&set, &r1, 0), ready(&set, &r1, 1), ready(&set, &r1, 2)];
+        let pods = [
+            ready(&set, &r1, 0),
+            ready(&set, &r1, 1),
+            ready(&set, &r1, 2),
+        ];
         let plan = plan(&set, &pods, &claims, &r1, &r1);
-        assert_eq!(summary(&plan), ["owners www-web-2 [\"Pod\"]", "delete web-2"]);
-        let Action::SetClaimOwners { owners, .. } = &plan.actions[0] else { unreachable!() };
+        assert_eq!(
+            summary(&plan),
+            ["owners www-web-2 [\"Pod\"]", "delete web-2"]
+        );
+        let Action::SetClaimOwners { owners, .. } = &plan.actions[0] else {
+            unreachable!()
+        };
         assert_eq!(owners[0].uid, "pod-uid-2");
     }
 
@@ -1077,9 +2008,14 @@ spec:
         );
         let r1 = rev(&set, 1);
         let plan = plan(&set, &[], &BTreeMap::new(), &r1, &r1);
-        let Action::CreateClaim { claim, .. } = &plan.actions[0] else { unreachable!() };
+        let Action::CreateClaim { claim, .. } = &plan.actions[0] else {
+            unreachable!()
+        };
         let owners = claim.metadata.owner_references.as_ref().unwrap();
-        assert_eq!((owners[0].kind.as_str(), owners[0].uid.as_str()), ("StatefulSet", "set-uid"));
+        assert_eq!(
+            (owners[0].kind.as_str(), owners[0].uid.as_str()),
+            ("StatefulSet", "set-uid")
+        );
     }
 
     #[test]
@@ -1087,7 +2023,11 @@ spec:
         let set = web();
         let r1 = rev(&set, 1);
         let mut claims = claims_of(&set, 0..1);
-        claims.get_mut("www-web-0").unwrap().metadata.deletion_timestamp = Some(Time(now()));
+        claims
+            .get_mut("www-web-0")
+            .unwrap()
+            .metadata
+            .deletion_timestamp = Some(Time(now()));
         let plan = plan(&set, &[], &claims, &r1, &r1);
         assert_eq!(summary(&plan), ["claim terminating www-web-0"]);
     }
@@ -1098,19 +2038,20 @@ spec:
         let r1 = rev(&set, 1);
         let claims = claims_of(&set, 0..3);
         let pods = [ready(&set, &r1, 0), pod(&set, &r1, 1, "Failed", None)];
-        assert_eq!(summary(&plan(&set, &pods, &claims, &r1, &r1)), ["delete web-1"]);
-        assert_eq!(summary(&plan(&set, &pods[..1], &claims, &r1, &r1)), ["create web-1"]);
+        assert_eq!(
+            summary(&plan(&set, &pods, &claims, &r1, &r1)),
+            ["delete web-1"]
+        );
+        assert_eq!(
+            summary(&plan(&set, &pods[..1], &claims, &r1, &r1)),
+            ["create web-1"]
+        );
     }
 
     #[test]
     fn partitioned_update_replaces_highest_ordinals_down_to_the_partition() {
-        let mut set = web();
-        set.spec.replicas = Some(4);
-        let r1 = rev(&set, 1);
-        let mut set = with_image(set, "nginx:1.26");
-        set.spec.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().partition = Some(2);
-        let r2 = rev(&set, 2);
-        let claims = claims_of(&set, 0..4);
+        let (mut set, r1, r2, claims) = four_updated_to_1_26();
+        rolling(&mut set).partition = Some(2);
         let old: Vec<Pod> = (0..4).map(|o| ready(&set, &r1, o)).collect();
         let plan1 = plan(&set, &old, &claims, &r1, &r2);
         assert_eq!(summary(&plan1), ["delete web-3"]);
@@ -1118,12 +2059,17 @@ spec:
         // web-3 gone: it comes back at the update revision.
         let plan2 = plan(&set, &old[..3], &claims, &r1, &r2);
         assert_eq!(summary(&plan2), ["create web-3"]);
-        let Action::CreatePod(new3) = &plan2.actions[0] else { unreachable!() };
+        let Action::CreatePod(new3) = &plan2.actions[0] else {
+            unreachable!()
+        };
         assert_eq!(sts::pod_revision(new3), r2.metadata.name.as_deref());
         // web-3 ready on r2: web-2 next.
         let mut pods = old[..3].to_vec();
         pods.push(ready(&set, &r2, 3));
-        assert_eq!(summary(&plan(&set, &pods, &claims, &r1, &r2)), ["delete web-2"]);
+        assert_eq!(
+            summary(&plan(&set, &pods, &claims, &r1, &r2)),
+            ["delete web-2"]
+        );
         // web-2 and web-3 updated: done for partition 2; revision not complete.
         pods[2] = ready(&set, &r2, 2);
         let plan3 = plan(&set, &pods, &claims, &r1, &r2);
@@ -1131,12 +2077,23 @@ spec:
         assert_eq!(plan3.status.updated_replicas, Some(2));
         assert_eq!(plan3.status.current_revision, r1.metadata.name);
         // A pod below the partition that is deleted comes back at the current revision.
-        let plan4 = plan(&set, &[pods[0].clone(), pods[2].clone(), pods[3].clone()], &claims, &r1, &r2);
-        let Action::CreatePod(new1) = &plan4.actions[0] else { unreachable!() };
+        let plan4 = plan(
+            &set,
+            &[pods[0].clone(), pods[2].clone(), pods[3].clone()],
+            &claims,
+            &r1,
+            &r2,
+        );
+        let Action::CreatePod(new1) = &plan4.actions[0] else {
+            unreachable!()
+        };
         assert_eq!(sts::pod_revision(new1), r1.metadata.name.as_deref());
         // Partition 0: web-1 then web-0; once all are updated the revision completes.
-        set.spec.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().partition = Some(0);
-        assert_eq!(summary(&plan(&set, &pods, &claims, &r1, &r2)), ["delete web-1"]);
+        rolling(&mut set).partition = Some(0);
+        assert_eq!(
+            summary(&plan(&set, &pods, &claims, &r1, &r2)),
+            ["delete web-1"]
+        );
         let all_new: Vec<Pod> = (0..4).map(|o| ready(&set, &r2, o)).collect();
         let done = plan(&set, &all_new, &claims, &r1, &r2);
         assert_eq!(done.status.current_revision, r2.metadata.name);
@@ -1145,15 +2102,13 @@ spec:
 
     #[test]
     fn max_unavailable_allows_that_many_replacements_at_once() {
-        let mut set = web();
-        set.spec.replicas = Some(4);
-        let r1 = rev(&set, 1);
-        let mut set = with_image(set, "nginx:1.26");
-        set.spec.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().max_unavailable = Some(IntOrString::String("50%".into()));
-        let r2 = rev(&set, 2);
-        let claims = claims_of(&set, 0..4);
+        let (mut set, r1, r2, claims) = four_updated_to_1_26();
+        rolling(&mut set).max_unavailable = Some(IntOrString::String("50%".into()));
         let old: Vec<Pod> = (0..4).map(|o| ready(&set, &r1, o)).collect();
-        assert_eq!(summary(&plan(&set, &old, &claims, &r1, &r2)), ["delete web-3", "delete web-2"]);
+        assert_eq!(
+            summary(&plan(&set, &old, &claims, &r1, &r2)),
+            ["delete web-3", "delete web-2"]
+        );
     }
 
     #[test]
@@ -1165,17 +2120,28 @@ spec:
         let claims = claims_of(&set, 0..3);
         let mut pods: Vec<Pod> = (0..2).map(|o| ready(&set, &r1, o)).collect();
         pods.push(pod(&bad_set, &r2, 2, "Running", None));
-        assert!(summary(&plan(&bad_set, &pods, &claims, &r1, &r2)).is_empty(), "blocked behind web-2");
+        assert!(
+            summary(&plan(&bad_set, &pods, &claims, &r1, &r2)).is_empty(),
+            "blocked behind web-2"
+        );
         // Template reverted: revision 1 becomes the update revision (bumped to 3).
         let mut r1_again = r1.clone();
         r1_again.revision = Some(3);
         let reverted = plan(&set, &pods, &claims, &r1, &r1_again);
-        assert!(summary(&reverted).is_empty(), "still blocked: upstream issue 67250");
+        assert!(
+            summary(&reverted).is_empty(),
+            "still blocked: upstream issue 67250"
+        );
         // Deleting the stuck pod lets it come back at the reverted template.
         let recreated = plan(&set, &pods[..2], &claims, &r1, &r1_again);
         assert_eq!(summary(&recreated), ["create web-2"]);
-        let Action::CreatePod(p) = &recreated.actions[0] else { unreachable!() };
-        assert_eq!(p.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("nginx:1.25"));
+        let Action::CreatePod(p) = &recreated.actions[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            p.spec.as_ref().unwrap().containers[0].image.as_deref(),
+            Some("nginx:1.25")
+        );
     }
 
     #[test]
@@ -1192,8 +2158,14 @@ spec:
         let pods: Vec<Pod> = (0..3).map(|o| ready(&set, &r1, o)).collect();
         assert!(summary(&plan(&set, &pods, &claims, &r1, &r2)).is_empty());
         let plan = plan(&set, &pods[..2], &claims, &r1, &r2);
-        let Action::CreatePod(p) = &plan.actions[0] else { unreachable!() };
-        assert_eq!(sts::pod_revision(p), r2.metadata.name.as_deref(), "a deleted pod returns updated");
+        let Action::CreatePod(p) = &plan.actions[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            sts::pod_revision(p),
+            r2.metadata.name.as_deref(),
+            "a deleted pod returns updated"
+        );
     }
 
     #[test]
@@ -1205,9 +2177,15 @@ spec:
         let young = [pod(&set, &r1, 0, "Running", Some(4))];
         let plan1 = plan(&set, &young, &claims, &r1, &r1);
         assert!(summary(&plan1).is_empty());
-        assert_eq!((plan1.status.ready_replicas, plan1.status.available_replicas), (Some(1), None));
+        assert_eq!(
+            (plan1.status.ready_replicas, plan1.status.available_replicas),
+            (Some(1), None)
+        );
         let wake = plan1.resync_after.unwrap();
-        assert!(wake > Duration::from_secs(5) && wake < Duration::from_secs(7), "{wake:?}");
+        assert!(
+            wake > Duration::from_secs(5) && wake < Duration::from_secs(7),
+            "{wake:?}"
+        );
         let old = [pod(&set, &r1, 0, "Running", Some(11))];
         let plan2 = plan(&set, &old, &claims, &r1, &r1);
         assert_eq!(summary(&plan2), ["create web-1"]);
@@ -1244,13 +2222,16 @@ spec:
     fn history_keeps_live_revisions() {
         let mut set = web();
         set.spec.revision_history_limit = Some(0);
-        let revisions: Vec<ControllerRevision> = (1..=3).map(|n| rev(&with_image(web(), &format!("i:{n}")), n)).collect();
+        let revisions: Vec<ControllerRevision> = (1..=3)
+            .map(|n| rev(&with_image(web(), &format!("i:{n}")), n))
+            .collect();
         let name = |i: usize| revisions[i].metadata.name.clone().unwrap();
         let pod0 = ready(&set, &revisions[0], 0);
-        let doomed: Vec<String> = revisions_to_delete(&set, &[&pod0], &revisions, &name(2), &name(2))
-            .into_iter()
-            .filter_map(|r| r.metadata.name.clone())
-            .collect();
+        let doomed: Vec<String> =
+            revisions_to_delete(&set, &[&pod0], &revisions, &name(2), &name(2))
+                .into_iter()
+                .filter_map(|r| r.metadata.name.clone())
+                .collect();
         assert_eq!(doomed, [name(1)]);
     }
 }

@@ -18,13 +18,17 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeStatus,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube_quantity::ParsedQuantity;
 
 use super::events::{EventRecorder, EventType};
 use super::provisioners::{self, SandboxProvisioner};
-use super::resync::RepeatFilter;
-use crate::sandbox::api::cluster::{Cluster, Subresource};
+use super::resync::{RepeatFilter, Wake, next_wake};
+use std::path::PathBuf;
+
+use crate::sandbox::api::cluster::{Change, Cluster, Subresource};
 use crate::sandbox::api::selectors::{LabelSelector, selector_string};
+use crate::sandbox::resources::{PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, STORAGE_CLASSES};
 
 /// Claim annotation: the binder finished binding (set on the claim).
 pub const BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
@@ -72,10 +76,7 @@ impl PlannedEvent {
 // ---------------------------------------------------------------------------
 // Reading claims, volumes and classes
 
-fn annotation<'a>(
-    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    key: &str,
-) -> Option<&'a str> {
+fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
 }
 
@@ -174,15 +175,15 @@ fn volume_phase(volume: &PersistentVolume) -> &str {
         .unwrap_or_default()
 }
 
-fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+fn name_of(meta: &ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or_default()
 }
 
-fn namespace_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+fn namespace_of(meta: &ObjectMeta) -> &str {
     meta.namespace.as_deref().unwrap_or_default()
 }
 
-fn uid_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+fn uid_of(meta: &ObjectMeta) -> &str {
     meta.uid.as_deref().unwrap_or_default()
 }
 
@@ -664,9 +665,10 @@ pub fn volume_with_phase(
     status.phase = Some(phase.into());
     status.message = message.map(str::to_string);
     status.reason = None;
-    status.last_phase_transition_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-            .unwrap_or(jiff::Timestamp::now()),
+    let now = jiff::Timestamp::now();
+    // metav1.Time carries whole seconds.
+    status.last_phase_transition_time = Some(Time(
+        jiff::Timestamp::from_second(now.as_second()).unwrap_or(now),
     ));
     Some(updated)
 }
@@ -958,6 +960,30 @@ fn apply_volume_decision(
                     }
                 }
             }
+        }
+    }
+}
+
+/// How often the binder looks at everything even without changes (upstream
+/// resyncs every 15s; faster here, as retries after a conflict rely on it).
+const RESYNC: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn is_storage_change(change: &Change) -> bool {
+    let rt = change.rt;
+    rt == &PERSISTENT_VOLUME_CLAIMS || rt == &PERSISTENT_VOLUMES || rt == &STORAGE_CLASSES
+}
+
+/// The binder and the sandbox's provisioners, until the cluster goes away.
+pub async fn run(cluster: Cluster, data_dir: PathBuf) {
+    let recorder = EventRecorder::new(cluster.clone(), COMPONENT);
+    let mut changes = cluster.subscribe();
+    let mut reported = RepeatFilter::default();
+    let mut provisioning_failures = RepeatFilter::default();
+    loop {
+        sync_once(&cluster, &recorder, &mut reported, &data_dir);
+        provisioners::sync_once(&cluster, &data_dir, &mut provisioning_failures);
+        if next_wake(&mut changes, is_storage_change, RESYNC).await == Wake::Closed {
+            return;
         }
     }
 }

@@ -116,7 +116,16 @@ impl MountTable {
 
 /// Directories every image has; the layer starts with them.
 const ROOT_SKELETON: &[&str] = &[
-    "bin", "dev", "etc", "home", "root", "tmp", "usr/bin", "usr/local/bin", "usr/share", "var/log",
+    "bin",
+    "dev",
+    "etc",
+    "home",
+    "root",
+    "tmp",
+    "usr/bin",
+    "usr/local/bin",
+    "usr/share",
+    "var/log",
     "var/tmp",
 ];
 
@@ -422,11 +431,9 @@ pub fn container_env(pod: &Pod, container: &ContainerSpec) -> Vec<(String, Strin
         ("PATH".into(), super::shell::DEFAULT_PATH.into()),
         ("HOSTNAME".into(), hostname),
     ];
-    let mut set = |name: &str, value: String| {
-        match env.iter_mut().find(|(n, _)| n == name) {
-            Some(entry) => entry.1 = value,
-            None => env.push((name.to_string(), value)),
-        }
+    let mut set = |name: &str, value: String| match env.iter_mut().find(|(n, _)| n == name) {
+        Some(entry) => entry.1 = value,
+        None => env.push((name.to_string(), value)),
     };
     // Values seen so far, for `$(VAR)` references as the kubelet expands them.
     let mut defined: BTreeMap<String, String> = BTreeMap::new();
@@ -554,7 +561,11 @@ mod tests {
             b"layer"
         );
         // The mount point shows up in the layer's listing.
-        assert!(fs.list("/usr/share/nginx").unwrap().contains(&"html".into()));
+        assert!(
+            fs.list("/usr/share/nginx")
+                .unwrap()
+                .contains(&"html".into())
+        );
     }
 
     #[test]
@@ -694,7 +705,9 @@ status:
         let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            vec!["PATH", "HOSTNAME", "GREETING", "MESSAGE", "POD_NAME", "POD_IP", "HOME"]
+            vec![
+                "PATH", "HOSTNAME", "GREETING", "MESSAGE", "POD_NAME", "POD_IP", "HOME"
+            ]
         );
         let value = |name: &str| env.iter().find(|(n, _)| n == name).unwrap().1.clone();
         assert_eq!(value("HOSTNAME"), "web-0");

@@ -43,8 +43,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -194,8 +194,10 @@ impl ExecBackend for ClusterBackend {
     }
 
     fn claim_dir(&self, namespace: &str, claim: &str) -> Result<Option<PathBuf>, ApiError> {
-        let Some(claim) =
-            found(self.cluster.get_typed::<PersistentVolumeClaim>(Some(namespace), claim))?
+        let Some(claim) = found(
+            self.cluster
+                .get_typed::<PersistentVolumeClaim>(Some(namespace), claim),
+        )?
         else {
             return Ok(None);
         };
@@ -206,7 +208,10 @@ impl ExecBackend for ClusterBackend {
         else {
             return Ok(None);
         };
-        let volume = found(self.cluster.get_typed::<PersistentVolume>(None, &volume_name))?;
+        let volume = found(
+            self.cluster
+                .get_typed::<PersistentVolume>(None, &volume_name),
+        )?;
         Ok(volume.and_then(|pv| node::pv_backing_dir(&self.data_dir, &pv)))
     }
 
@@ -298,7 +303,12 @@ fn locate(
                 let names: Vec<&str> = many
                     .iter()
                     .map(|c| c.name.as_str())
-                    .chain(spec.init_containers.iter().flatten().map(|c| c.name.as_str()))
+                    .chain(
+                        spec.init_containers
+                            .iter()
+                            .flatten()
+                            .map(|c| c.name.as_str()),
+                    )
                     .chain(
                         spec.ephemeral_containers
                             .iter()
@@ -379,10 +389,7 @@ fn prepare_container(
         let dir = node::empty_dir(data_dir, &uid, &volume.name);
         let source = match (&volume.config_map, &volume.secret) {
             (Some(cm), _) => Some(VolumeFilesSource::ConfigMap(cm.name.clone())),
-            (_, Some(secret)) => secret
-                .secret_name
-                .clone()
-                .map(VolumeFilesSource::Secret),
+            (_, Some(secret)) => secret.secret_name.clone().map(VolumeFilesSource::Secret),
             _ => None,
         };
         if let Some(source) = source
@@ -478,7 +485,10 @@ pub async fn serve_exec<B: ExecBackend>(
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
     let Some(protocol) = ChannelProtocol::negotiate(offered.iter().map(String::as_str)) else {
-        let supported: Vec<&str> = ChannelProtocol::SUPPORTED.iter().map(|p| p.name()).collect();
+        let supported: Vec<&str> = ChannelProtocol::SUPPORTED
+            .iter()
+            .map(|p| p.name())
+            .collect();
         return status_response(&ApiError::bad_request(format!(
             "requested protocol(s) are not supported: [{}]; supports [{}]",
             offered.join(" "),
@@ -495,10 +505,7 @@ pub async fn serve_exec<B: ExecBackend>(
     }
     upgrade.set_selected_protocol(HeaderValue::from_static(protocol.name()));
     upgrade.on_upgrade(move |socket| async move {
-        let session = Session {
-            protocol,
-            query,
-        };
+        let session = Session { protocol, query };
         let container = if target.running {
             prepare_container(backend.as_ref(), &data_dir, &target).map_err(|reason| {
                 StreamStatus::internal(protocol, &format!("failed to prepare container: {reason}"))
@@ -568,7 +575,9 @@ impl StreamStatus {
         StreamStatus {
             metadata: Default::default(),
             status: "Failure",
-            message: Some(format!("command terminated with non-zero exit code: {cause}")),
+            message: Some(format!(
+                "command terminated with non-zero exit code: {cause}"
+            )),
             reason: Some("NonZeroExitCode"),
             details: Some(StatusDetails {
                 causes: vec![StatusCause {
@@ -765,9 +774,8 @@ impl Session {
                 };
                 let io = Io::new(stdin, stdout, stderr);
                 let command = self.query.command.clone();
-                let mut task = tokio::spawn(async move {
-                    shell::run_exec(&container, &command, io).await
-                });
+                let mut task =
+                    tokio::spawn(async move { shell::run_exec(&container, &command, io).await });
                 let outcome = loop {
                     tokio::select! {
                         result = &mut task => {
@@ -781,6 +789,7 @@ impl Session {
                             }
                         }
                         incoming = stream.next() => {
+                            eprintln!("DEBUG incoming {incoming:?}");
                             match incoming {
                                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
                                 Some(Ok(message)) => self.handle_client_message(message, &mut stdin_tx),
@@ -833,6 +842,7 @@ impl Session {
         message: Message,
         stdin: &mut Option<mpsc::UnboundedSender<Bytes>>,
     ) {
+        eprintln!("DEBUG client message {message:?}");
         let Some((channel, data)) = self.decode(message) else {
             return;
         };

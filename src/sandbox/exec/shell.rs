@@ -701,7 +701,10 @@ impl Shell {
         match arith::evaluate(expr, &|name| self.param_value(name)) {
             Ok(value) => Ok(value.to_string()),
             Err(message) => {
-                self.err(io, format!("sh: arithmetic expression: {message}: \"{expr}\"\n"));
+                self.err(
+                    io,
+                    format!("sh: arithmetic expression: {message}: \"{expr}\"\n"),
+                );
                 Err(Exit(2))
             }
         }
@@ -814,11 +817,7 @@ impl Shell {
     /// Pathname expansion of a pattern (`*`, `?`, `[...]`), sorted; empty when nothing matches.
     fn glob(&self, pattern: &str) -> Vec<String> {
         let absolute = pattern.starts_with('/');
-        let mut candidates: Vec<String> = vec![if absolute {
-            String::new()
-        } else {
-            ".".into()
-        }];
+        let mut candidates: Vec<String> = vec![if absolute { String::new() } else { ".".into() }];
         let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
         for component in components {
             let mut next = Vec::new();
@@ -980,7 +979,12 @@ fn match_from(pattern: &[char], name: &[char]) -> bool {
         Some('*') => (0..=name.len()).any(|skip| match_from(&pattern[1..], &name[skip..])),
         Some('?') => !name.is_empty() && match_from(&pattern[1..], &name[1..]),
         Some('[') => {
-            let Some(close) = pattern.iter().skip(2).position(|&c| c == ']').map(|p| p + 2) else {
+            let Some(close) = pattern
+                .iter()
+                .skip(2)
+                .position(|&c| c == ']')
+                .map(|p| p + 2)
+            else {
                 return name.first() == Some(&'[') && match_from(&pattern[1..], &name[1..]);
             };
             let Some(&c) = name.first() else {

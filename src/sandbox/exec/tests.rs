@@ -49,7 +49,9 @@ fn query(text: &str) -> ExecQuery {
 #[test]
 fn query_collects_repeated_commands_and_go_booleans() {
     // kube-rs starts its query with "&".
-    let q = query("&stdout=true&stderr=1&container=nginx&command=sh&command=-c&command=echo%20hi%20%3E%20%2Ftmp%2Fx");
+    let q = query(
+        "&stdout=true&stderr=1&container=nginx&command=sh&command=-c&command=echo%20hi%20%3E%20%2Ftmp%2Fx",
+    );
     assert_eq!(q.command, vec!["sh", "-c", "echo hi > /tmp/x"]);
     assert_eq!(q.container.as_deref(), Some("nginx"));
     assert!(q.stdout && q.stderr && !q.stdin && !q.tty);
@@ -93,7 +95,10 @@ fn pre_upgrade_checks_use_the_api_servers_messages() {
     no_streams.stdout = false;
     assert_eq!(
         err("web-0", &no_streams),
-        (400, "you must specify at least 1 of stdin, stdout, stderr".into())
+        (
+            400,
+            "you must specify at least 1 of stdin, stdout, stderr".into()
+        )
     );
     let target = locate(&backend, "default", "web-0", &q).unwrap();
     assert_eq!(target.container_name, "nginx");
@@ -107,14 +112,18 @@ fn unscheduled_and_multi_container_pods() {
     ));
     let q = query("command=ls&stdout=true");
     assert_eq!(
-        locate(&unscheduled, "default", "web-0", &q).err().map(|e| e.message),
+        locate(&unscheduled, "default", "web-0", &q)
+            .err()
+            .map(|e| e.message),
         Some("pod web-0 does not have a host assigned".into())
     );
     let two = OnePod(pod(
         "metadata: {name: web-0}\nspec: {nodeName: n, containers: [{name: a}, {name: b}]}\n",
     ));
     assert_eq!(
-        locate(&two, "default", "web-0", &q).err().map(|e| e.message),
+        locate(&two, "default", "web-0", &q)
+            .err()
+            .map(|e| e.message),
         Some("a container name must be specified for pod web-0, choose one of: [a b]".into())
     );
     // Not running yet: found, but the exec will fail with "container not found".

@@ -403,6 +403,39 @@ fn claims_report_pending_with_the_reason_from_events_then_bound() {
 }
 
 #[test]
+fn a_pending_reason_that_arrives_before_its_claim_is_kept() {
+    let mut view = view_with(web(), &[]);
+    let message = "storageclass.storage.k8s.io \"nfs\" not found";
+    let failed = event(
+        "e9",
+        "3",
+        "PersistentVolumeClaim",
+        "www-web-1",
+        "ProvisioningFailed",
+        message,
+    );
+    let log = view.apply(&Change::EventApplied(failed), at(0.0));
+    assert_eq!(
+        lines(&log),
+        vec![format!("claim www-web-1 Pending: {message}")]
+    );
+    view.apply(&Change::ClaimApplied(claim(1, "Pending", None)), at(1.0));
+    assert_eq!(
+        view.claim(1, "www")
+            .and_then(|c| c.pending_reason.as_deref()),
+        Some(message)
+    );
+    view.apply(
+        &Change::ClaimApplied(claim(1, "Bound", Some("pv-1"))),
+        at(2.0),
+    );
+    assert_eq!(
+        view.claim(1, "www").and_then(|c| c.pending_reason.clone()),
+        None
+    );
+}
+
+#[test]
 fn a_pod_blocked_on_its_claim_says_why() {
     let mut view = view_with(with_replicas(web(), 1), &[]);
     view.apply(&Change::ClaimApplied(claim(0, "Pending", None)), at(0.0));
@@ -504,6 +537,12 @@ fn watching_every_set_routes_pods_by_owner_and_adopts_early_claims() {
     let web_view = sets.view("default", "web").expect("web is watched");
     assert!(web_view.pod(1).is_some());
     assert_eq!(sets.views().count(), 1);
+    // A deleted set stays in view until its last pod is gone.
+    sets.apply(&Change::SetDeleted(web()), at(3.0));
+    assert_eq!(sets.views().count(), 1);
+    let log = sets.apply(&Change::PodDeleted(PodSpec::new(1).pod()), at(4.0));
+    assert_eq!(lines(&log), vec!["web-1 deleted"]);
+    assert_eq!(sets.views().count(), 0);
 }
 
 #[test]
@@ -532,4 +571,19 @@ fn durations_revisions_and_claim_names() {
     );
     assert_eq!(split_claim_name("web", "www-webby-0"), None);
     assert_eq!(split_claim_name("web", "web-0"), None);
+}
+
+#[test]
+fn a_view_from_listed_objects_holds_what_was_listed() {
+    let pods = [PodSpec::new(0).ready().pod(), PodSpec::new(1).pod()];
+    let claims = [claim(0, "Bound", Some("pv-0"))];
+    let view = SetView::from_objects(&web(), &pods, &claims, at(1.0));
+    assert_eq!(view.name(), "web");
+    assert_eq!(view.namespace(), "default");
+    assert_eq!(view.pods().map(|(o, _)| o).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(view.pod(0).is_some_and(|p| p.ready));
+    assert_eq!(
+        view.claim(0, "www").map(|c| c.phase.as_str()),
+        Some("Bound")
+    );
 }

@@ -109,7 +109,7 @@ fn json_records_use_stable_camel_case_fields() {
 
 #[test]
 fn the_until_summary_names_what_is_missing() {
-    let missing = vec![
+    let missing = [
         Missing::PodNotReady {
             pod: "web-2".into(),
             status: "CrashLoopBackOff".into(),

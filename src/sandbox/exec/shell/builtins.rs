@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use super::{
-    Exit, FileKind, FsError, Io, MAX_SLEEP, Shell, normalize, program_name, syntax,
-};
+use super::{Exit, FileKind, FsError, Io, MAX_SLEEP, Shell, normalize, program_name, syntax};
 
 /// Programs found on the container's PATH (runnable directly by exec).
 pub const PROGRAMS: &[&str] = &[
@@ -206,7 +204,9 @@ impl Shell {
         let mut rest = args;
         while let Some(flag) = rest.first() {
             let letters = match flag.strip_prefix('-') {
-                Some(letters) if !letters.is_empty() && letters.chars().all(|c| "neE".contains(c)) => {
+                Some(letters)
+                    if !letters.is_empty() && letters.chars().all(|c| "neE".contains(c)) =>
+                {
                     letters
                 }
                 _ => break,
@@ -244,11 +244,10 @@ impl Shell {
         let mut output = String::new();
         let mut status = 0;
         loop {
-            let (consumed, stop) =
-                format_once(format, remaining, &mut output, &mut |message| {
-                    status = 1;
-                    self.report(io, "printf", message);
-                });
+            let (consumed, stop) = format_once(format, remaining, &mut output, &mut |message| {
+                status = 1;
+                self.report(io, "printf", message);
+            });
             remaining = &remaining[consumed.min(remaining.len())..];
             // Like coreutils: reuse the format while arguments remain, as long
             // as it consumes some.
@@ -490,7 +489,11 @@ impl Shell {
         let mut status = 0;
         for operand in operands {
             if let Err(error) = self.fs.remove_dir(&self.path(operand)) {
-                self.report(io, "rmdir", format!("failed to remove '{operand}': {error}"));
+                self.report(
+                    io,
+                    "rmdir",
+                    format!("failed to remove '{operand}': {error}"),
+                );
                 status = 1;
             }
         }
@@ -698,7 +701,12 @@ impl Shell {
     }
 
     /// The contents of the operands (or stdin), for head/tail/wc.
-    async fn inputs(&self, operands: &[String], io: &Io, program: &str) -> (Vec<(String, Vec<u8>)>, i32) {
+    async fn inputs(
+        &self,
+        operands: &[String],
+        io: &Io,
+        program: &str,
+    ) -> (Vec<(String, Vec<u8>)>, i32) {
         if operands.is_empty() {
             return (vec![(String::new(), io.stdin.read_all().await)], 0);
         }
@@ -736,7 +744,10 @@ impl Shell {
                 args.get(i).cloned()
             } else if let Some(n) = arg.strip_prefix("-n") {
                 Some(n.to_string())
-            } else if arg.len() > 1 && arg.starts_with('-') && arg[1..].chars().all(|c| c.is_ascii_digit()) {
+            } else if arg.len() > 1
+                && arg.starts_with('-')
+                && arg[1..].chars().all(|c| c.is_ascii_digit())
+            {
                 Some(arg[1..].to_string())
             } else {
                 operands.push(arg.clone());
@@ -941,7 +952,11 @@ impl Shell {
             return 0;
         }
         if program_name(&rest[0]).is_none() {
-            self.report(io, "env", format!("'{}': No such file or directory", rest[0]));
+            self.report(
+                io,
+                "env",
+                format!("'{}': No such file or directory", rest[0]),
+            );
             return 127;
         }
         match scoped.run_program(rest, io).await {
@@ -964,7 +979,10 @@ impl Shell {
                 0
             }
             Ok(_) => {
-                self.err(io, format!("sh: cd: can't cd to {target}: Not a directory\n"));
+                self.err(
+                    io,
+                    format!("sh: cd: can't cd to {target}: Not a directory\n"),
+                );
                 2
             }
             Err(error) => {
@@ -996,7 +1014,10 @@ impl Shell {
 
     fn id(&self, args: &[String], io: &Io) -> i32 {
         let (flags, _) = split_flags(args);
-        let text = match (flags.contains('u') || flags.contains('g'), flags.contains('n')) {
+        let text = match (
+            flags.contains('u') || flags.contains('g'),
+            flags.contains('n'),
+        ) {
             (true, true) => "root",
             (true, false) => "0",
             (false, _) => "uid=0(root) gid=0(root) groups=0(root)",
@@ -1167,7 +1188,9 @@ fn parse_duration(text: &str) -> Option<Duration> {
         'd' => value * 86400.0,
         _ => return None,
     };
-    Some(Duration::from_secs_f64(seconds.min(MAX_SLEEP.as_secs_f64())))
+    Some(Duration::from_secs_f64(
+        seconds.min(MAX_SLEEP.as_secs_f64()),
+    ))
 }
 
 /// `ls -l` time column: `Nov 23 08:55`, or `Nov 23  2025` for old files.
@@ -1427,7 +1450,10 @@ fn parse_printf_integer(arg: &str) -> Option<i64> {
     if let Some(quoted) = trimmed.strip_prefix(['\'', '"']) {
         return quoted.chars().next().map(|c| c as i64);
     }
-    if let Some(hex) = trimmed.strip_prefix("0x").or_else(|| trimmed.strip_prefix("0X")) {
+    if let Some(hex) = trimmed
+        .strip_prefix("0x")
+        .or_else(|| trimmed.strip_prefix("0X"))
+    {
         return i64::from_str_radix(hex, 16).ok();
     }
     trimmed.parse().ok()

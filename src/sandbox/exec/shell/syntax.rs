@@ -47,11 +47,20 @@ pub enum ParamOp {
     /// `${#NAME}`
     Length,
     /// `${NAME-word}` / `${NAME:-word}` (`colon` also substitutes for an empty value).
-    Default { word: Word, colon: bool },
+    Default {
+        word: Word,
+        colon: bool,
+    },
     /// `${NAME=word}` / `${NAME:=word}`
-    Assign { word: Word, colon: bool },
+    Assign {
+        word: Word,
+        colon: bool,
+    },
     /// `${NAME+word}` / `${NAME:+word}`
-    Alternative { word: Word, colon: bool },
+    Alternative {
+        word: Word,
+        colon: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -72,7 +81,10 @@ pub enum Token {
     Word(Word),
     /// An operator: `;` `&` `&&` `|` `||` `(` `)` or a newline (`\n`).
     Op(&'static str),
-    Redirect { fd: Option<u32>, op: RedirectOp },
+    Redirect {
+        fd: Option<u32>,
+        op: RedirectOp,
+    },
 }
 
 impl fmt::Display for Token {
@@ -1002,7 +1014,9 @@ impl Parser {
                 _ => break,
             }
         }
-        if command.words.is_empty() && command.assignments.is_empty() && command.redirects.is_empty()
+        if command.words.is_empty()
+            && command.assignments.is_empty()
+            && command.redirects.is_empty()
         {
             return Err(self.unexpected());
         }
@@ -1144,7 +1158,10 @@ mod tests {
         let script = parse("A=1 B='2 3' env C=4").unwrap();
         let command = simple(&script);
         assert_eq!(command.assignments.len(), 2);
-        assert_eq!(command.assignments[1].1, Word(vec![Part::Quoted("2 3".into())]));
+        assert_eq!(
+            command.assignments[1].1,
+            Word(vec![Part::Quoted("2 3".into())])
+        );
         assert_eq!(command.words.len(), 2);
     }
 
@@ -1159,7 +1176,10 @@ mod tests {
     #[test]
     fn comments_and_empty_quotes() {
         let script = parse("echo \"\" # ignored").unwrap();
-        assert_eq!(simple(&script).words[1], Word(vec![Part::Quoted(String::new())]));
+        assert_eq!(
+            simple(&script).words[1],
+            Word(vec![Part::Quoted(String::new())])
+        );
         assert_eq!(simple(&script).words.len(), 2);
     }
 

@@ -131,7 +131,10 @@ async fn and_or_lists_follow_exit_statuses() {
 async fn exit_codes_propagate() {
     let sb = sandbox();
     assert_eq!(sb.sh("exit 3").await.status, exited(3));
-    assert_eq!(sb.sh("echo before; exit 42; echo after").await.stdout, "before\n");
+    assert_eq!(
+        sb.sh("echo before; exit 42; echo after").await.stdout,
+        "before\n"
+    );
     assert_eq!(sb.sh("false").await.status, exited(1));
     assert_eq!(sb.sh("sh -c 'exit 7'; echo $?").await.stdout, "7\n");
     assert_eq!(sb.sh("exit 256").await.status, exited(0));
@@ -151,9 +154,7 @@ async fn a_missing_binary_fails_to_start_when_executed_directly() {
     let run = sb.exec(&["nosuchcmd"]).await;
     assert_eq!(
         run.status,
-        ExecOutcome::NotStarted(
-            "exec: \"nosuchcmd\": executable file not found in $PATH".into()
-        )
+        ExecOutcome::NotStarted("exec: \"nosuchcmd\": executable file not found in $PATH".into())
     );
     let run = sb.exec(&["/bin/bash", "-c", "true"]).await;
     assert_eq!(run.status, exited(0));
@@ -188,7 +189,10 @@ async fn redirections_append_and_merge_streams() {
     let run = sb.sh("echo quiet > /dev/null; echo loud >&2").await;
     assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", "loud\n"));
     let run = sb.sh("echo x > /missing/dir/f").await;
-    assert_eq!(run.stderr, "sh: can't create /missing/dir/f: nonexistent directory\n");
+    assert_eq!(
+        run.stderr,
+        "sh: can't create /missing/dir/f: nonexistent directory\n"
+    );
     assert_eq!(run.status, exited(1));
 }
 
@@ -196,7 +200,10 @@ async fn redirections_append_and_merge_streams() {
 async fn read_only_volumes_report_read_only_file_system() {
     let sb = sandbox();
     let run = sb.sh("echo x > /config/f").await;
-    assert_eq!(run.stderr, "sh: can't create /config/f: Read-only file system\n");
+    assert_eq!(
+        run.stderr,
+        "sh: can't create /config/f: Read-only file system\n"
+    );
     let run = sb.exec(&["touch", "/config/f"]).await;
     assert_eq!(
         run.stderr,
@@ -236,7 +243,9 @@ async fn printf_repeats_its_format_over_arguments() {
         .exec(&["printf", "%s=%d\\n", "a", "1", "b", "2", "c"])
         .await;
     assert_eq!(run.stdout, "a=1\nb=2\nc=0\n");
-    let run = sb.exec(&["printf", "%5s|%-3s|%03d|%b|%%\n", "x", "y", "7", "t\\tab"]).await;
+    let run = sb
+        .exec(&["printf", "%5s|%-3s|%03d|%b|%%\n", "x", "y", "7", "t\\tab"])
+        .await;
     assert_eq!(run.stdout, "    x|y  |007|t\tab|%\n");
 }
 
@@ -266,7 +275,10 @@ async fn test_and_brackets() {
         "f\nd\nmissing\nempty\nn\nz\neq\nne\nnum\nnot\nand\n"
     );
     let run = sb.sh("[ -f /x").await;
-    assert_eq!((run.status, run.stderr.as_str()), (exited(2), "sh: [: missing ]\n"));
+    assert_eq!(
+        (run.status, run.stderr.as_str()),
+        (exited(2), "sh: [: missing ]\n")
+    );
 }
 
 #[tokio::test]
@@ -282,7 +294,10 @@ async fn ls_mkdir_rm_touch_mv_cp() {
     assert_eq!(run.stdout, "b\ng\nb\nh\ni\ni\n");
     assert_eq!(run.stderr, "");
     let run = sb.sh("ls /nope; echo $?").await;
-    assert_eq!(run.stderr, "ls: cannot access '/nope': No such file or directory\n");
+    assert_eq!(
+        run.stderr,
+        "ls: cannot access '/nope': No such file or directory\n"
+    );
     assert_eq!(run.stdout, "2\n");
     let run = sb.sh("mkdir /data; rm /nope; rm -f /nope; rm /data").await;
     assert_eq!(
@@ -314,10 +329,16 @@ async fn ls_long_and_all() {
 async fn rm_r_of_a_mount_point_empties_it_but_cannot_remove_it() {
     let sb = sandbox();
     let run = sb.sh("echo x > /data/f; rm -rf /data; ls /data").await;
-    assert_eq!(run.stderr, "rm: cannot remove '/data': Device or resource busy\n");
+    assert_eq!(
+        run.stderr,
+        "rm: cannot remove '/data': Device or resource busy\n"
+    );
     assert_eq!(run.stdout, "");
     let run = sb.exec(&["rm", "-rf", "/"]).await;
-    assert!(run.stderr.starts_with("rm: it is dangerous to operate recursively on '/'"));
+    assert!(
+        run.stderr
+            .starts_with("rm: it is dangerous to operate recursively on '/'")
+    );
 }
 
 #[tokio::test]
@@ -330,7 +351,10 @@ async fn cd_pwd_and_relative_paths() {
     let run = sb.sh("cd /nope").await;
     assert_eq!(
         (run.status, run.stderr.as_str()),
-        (exited(2), "sh: cd: can't cd to /nope: No such file or directory\n")
+        (
+            exited(2),
+            "sh: cd: can't cd to /nope: No such file or directory\n"
+        )
     );
 }
 
@@ -342,7 +366,9 @@ async fn env_hostname_id_and_assignment_prefixes() {
         run.stdout,
         format!("PATH={DEFAULT_PATH}\nHOSTNAME=web-0\nGREETING=hello world\nHOME=/root\n")
     );
-    let run = sb.sh("FOO=bar env | tail -n 1; echo ${FOO:-unset}; hostname; id").await;
+    let run = sb
+        .sh("FOO=bar env | tail -n 1; echo ${FOO:-unset}; hostname; id")
+        .await;
     assert_eq!(
         run.stdout,
         "FOO=bar\nunset\nweb-0\nuid=0(root) gid=0(root) groups=0(root)\n"
@@ -418,7 +444,10 @@ async fn sh_reads_its_script_from_stdin_without_c() {
             Input::Bytes(Arc::new(b"echo from script\nexit 4\n".to_vec())),
         )
         .await;
-    assert_eq!((run.status, run.stdout.as_str()), (exited(4), "from script\n"));
+    assert_eq!(
+        (run.status, run.stdout.as_str()),
+        (exited(4), "from script\n")
+    );
 }
 
 #[test]

@@ -1,0 +1,291 @@
+//! `kubectl sts canary` against the sandbox: the partitions it writes, the
+//! order pods change in, automatic rollback, and control from a second process.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ListParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use support::{TestSandbox, apply_yaml, fixture, kube_client, kubectl_ok, start_sandbox};
+
+fn sts_command(sandbox: &TestSandbox, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+    command
+        .arg("--kubeconfig")
+        .arg(sandbox.kubeconfig())
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null());
+    command
+}
+
+fn sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
+    sts_command(sandbox, args).output().expect("run kubectl-sts")
+}
+
+fn spawn(sandbox: &TestSandbox, args: &[&str]) -> Child {
+    sts_command(sandbox, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kubectl-sts")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The web example with `replicas` pods, rolled out.
+async fn web(replicas: u32) -> TestSandbox {
+    let sandbox = start_sandbox().await;
+    let manifest = fixture("web.yaml").replace("replicas: 3", &format!("replicas: {replicas}"));
+    let output = apply_yaml(&sandbox, &manifest);
+    assert!(output.status.success(), "{}", text(&output));
+    kubectl_ok(&sandbox, &["rollout", "status", "sts/web", "--timeout=120s"]);
+    sandbox
+}
+
+/// What the test saw happen, in order: partitions written and pods created per revision.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Partition(i32),
+    PodCreated { ordinal: i32, revision: String },
+}
+
+/// Record partition changes and pod creations while a canary runs.
+fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::JoinHandle<()>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let set_sink = seen.clone();
+    let set_task = tokio::spawn(async move {
+        let mut stream = watcher(sets, watcher::Config::default()).applied_objects().boxed();
+        let mut last_partition = None;
+        while let Some(item) = stream.next().await {
+            let Ok(set) = item else { continue };
+            let partition = kubectl_sts::sts::partition(&set);
+            if last_partition != Some(partition) {
+                last_partition = Some(partition);
+                set_sink.lock().expect("lock").push(Seen::Partition(partition));
+            }
+        }
+    });
+    let pod_sink = seen.clone();
+    let pod_task = tokio::spawn(async move {
+        let mut stream = watcher(pods, watcher::Config::default().labels("app=nginx"))
+            .applied_objects()
+            .boxed();
+        let mut known_uids: BTreeMap<String, String> = BTreeMap::new();
+        while let Some(item) = stream.next().await {
+            let Ok(pod) = item else { continue };
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            if known_uids.get(&name) == Some(&uid) {
+                continue;
+            }
+            known_uids.insert(name.clone(), uid);
+            if let Some(ordinal) = kubectl_sts::sts::ordinal_of_pod("web", &name) {
+                pod_sink.lock().expect("lock").push(Seen::PodCreated {
+                    ordinal,
+                    revision: kubectl_sts::sts::pod_revision(&pod).unwrap_or_default().to_string(),
+                });
+            }
+        }
+    });
+    (seen, vec![set_task, pod_task])
+}
+
+async fn live_set(client: &kube::Client) -> StatefulSet {
+    Api::<StatefulSet>::namespaced(client.clone(), "default")
+        .get("web")
+        .await
+        .expect("get web")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
+    let sandbox = web(5).await;
+    let client = kube_client(&sandbox).await;
+    let before = live_set(&client).await;
+    let old_revision = before.status.as_ref().and_then(|s| s.current_revision.clone()).expect("revision");
+    let (seen, recorders) = record(client.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let output = sts(
+        &sandbox,
+        &["canary", "web", "--image", "nginx=nginx:1.27", "--steps", "1,60%,100%", "--soak", "1s", "--yes"],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    recorders.iter().for_each(|task| task.abort());
+
+    let seen = seen.lock().expect("lock").clone();
+    let partitions: Vec<i32> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Partition(p) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(partitions, vec![0, 5, 4, 2, 0], "gate 5, then 4, 2, 0: {seen:?}");
+
+    // Every pod created on the new revision was at or above the partition in force, highest first within a step.
+    let mut partition = 0;
+    let mut new_pods = Vec::new();
+    for event in &seen {
+        match event {
+            Seen::Partition(p) => partition = *p,
+            Seen::PodCreated { ordinal, revision } if *revision != old_revision => {
+                assert!(*ordinal >= partition, "web-{ordinal} updated while the partition was {partition}");
+                new_pods.push(*ordinal);
+            }
+            Seen::PodCreated { .. } => {}
+        }
+    }
+    assert_eq!(new_pods, vec![4, 3, 2, 1, 0], "{seen:?}");
+
+    let after = live_set(&client).await;
+    assert_eq!(kubectl_sts::sts::partition(&after), 0);
+    let status = after.status.expect("status");
+    assert_eq!(status.updated_replicas, Some(5));
+    assert_eq!(status.current_revision, status.update_revision);
+    assert_ne!(status.update_revision.as_deref(), Some(old_revision.as_str()));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crashing_canary_rolls_back_by_itself() {
+    let sandbox = web(3).await;
+    let client = kube_client(&sandbox).await;
+    let before = live_set(&client).await;
+    let old_revision = before.status.as_ref().and_then(|s| s.current_revision.clone()).expect("revision");
+
+    let output = sts(
+        &sandbox,
+        &["canary", "web", "--image", "nginx=nginx:1.27-crash", "--soak", "1s", "--step-timeout", "60s", "--yes"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("rolled back"), "{}", text(&output));
+
+    let after = live_set(&client).await;
+    let image = after.spec.template.spec.as_ref().map(|s| s.containers[0].image.clone());
+    assert_eq!(image, Some(Some("nginx:1.25".to_string())), "template restored");
+    assert_eq!(kubectl_sts::sts::partition(&after), 0, "partition restored");
+    let pods = Api::<Pod>::namespaced(client.clone(), "default")
+        .list(&ListParams::default().labels("app=nginx"))
+        .await
+        .expect("pods");
+    assert_eq!(pods.items.len(), 3);
+    for pod in &pods.items {
+        assert_eq!(kubectl_sts::sts::pod_revision(pod), Some(old_revision.as_str()));
+        assert!(kubectl_sts::sts::is_pod_ready(pod));
+    }
+    let events = Api::<Event>::namespaced(client, "default")
+        .list(&ListParams::default())
+        .await
+        .expect("events");
+    let reasons: Vec<String> = events
+        .items
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("web"))
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    for reason in ["CanaryStarted", "CanaryStep", "CanaryRollingBack", "CanaryRolledBack"] {
+        assert!(reasons.iter().any(|r| r == reason), "{reason} missing from {reasons:?}");
+    }
+    let describe = kubectl_ok(&sandbox, &["describe", "sts", "web"]);
+    assert!(describe.contains("CanaryRolledBack"), "{describe}");
+    sandbox.shutdown().await;
+}
+
+async fn wait_for_phase(client: &kube::Client, phase: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let set = live_set(client).await;
+        let state = set
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubectl-sts.io/canary"))
+            .cloned()
+            .unwrap_or_default();
+        if state.contains(&format!("\"phase\":\"{phase}\"")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "phase {phase} never reached: {state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manual_pause_waits_for_promote_and_abort_rolls_back() {
+    let sandbox = web(3).await;
+    let client = kube_client(&sandbox).await;
+
+    let canary = spawn(
+        &sandbox,
+        &["canary", "web", "--image", "nginx=nginx:1.27", "--soak", "500ms", "--pause", "manual", "--yes"],
+    );
+    wait_for_phase(&client, "Paused", Duration::from_secs(60)).await;
+    assert_eq!(kubectl_sts::sts::partition(&live_set(&client).await), 2, "paused after step 1");
+    let promote = sts(&sandbox, &["canary", "web", "--promote"]);
+    assert!(promote.status.success(), "{}", text(&promote));
+    // Step 2 (50% of 3 = 2 pods) then pauses again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while kubectl_sts::sts::partition(&live_set(&client).await) != 1 {
+        assert!(Instant::now() < deadline, "promote did not lead to step 2");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_phase(&client, "Paused", Duration::from_secs(60)).await;
+    let abort = sts(&sandbox, &["canary", "web", "--abort"]);
+    assert!(abort.status.success(), "{}", text(&abort));
+    let output = tokio::task::spawn_blocking(move || canary.wait_with_output())
+        .await
+        .expect("join")
+        .expect("canary output");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("aborted"), "{}", text(&output));
+    let after = live_set(&client).await;
+    let status = after.status.expect("status");
+    assert_eq!(status.current_revision, status.update_revision);
+    assert_eq!(after.spec.template.spec.map(|s| s.containers[0].image.clone()), Some(Some("nginx:1.25".into())));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_canary_requests_change_nothing() {
+    let sandbox = web(3).await;
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["canary", "web", "--yes"], 2, "say what to roll out"),
+        (&["canary", "web", "--image", "nginx:1.27", "--steps", "50%,1", "--yes"], 2, "must rise"),
+        (&["canary", "web", "--image", "nope=nginx:1.27", "--yes"], 1, "\"nope\" is not in the pod template"),
+        (&["canary", "web", "--image", "nginx:1.25", "--yes"], 1, "nothing to roll out"),
+        (&["canary", "web", "--image", "nginx:1.27"], 2, "--yes"),
+    ];
+    for (args, code, message) in cases {
+        let output = sts(&sandbox, args);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {}", text(&output));
+        assert!(text(&output).contains(message), "{args:?}: {}", text(&output));
+    }
+    let dry = sts(&sandbox, &["canary", "web", "--image", "nginx:1.27", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(text(&dry).contains("partition 2, 1 updated: web-2"), "{}", text(&dry));
+    let image = kubectl_ok(&sandbox, &["get", "sts", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+    assert_eq!(image, "nginx:1.25", "nothing may change");
+    kubectl_ok(&sandbox, &["patch", "sts", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#]);
+    let output = sts(&sandbox, &["canary", "web", "--image", "nginx:1.27", "--yes"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).contains("OnDelete"), "{}", text(&output));
+    sandbox.shutdown().await;
+}
