@@ -183,6 +183,18 @@ pub fn is_pod_terminating(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }
 
+/// Container waiting reasons that mean the pod will not start without help:
+/// waiting longer does not make it Ready.
+pub const FAILING_WAIT_REASONS: &[&str] = &[
+    "CrashLoopBackOff",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
 /// Total container restarts.
 pub fn pod_restarts(pod: &Pod) -> i32 {
     pod.status

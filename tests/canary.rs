@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,37 +13,17 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use support::{TestSandbox, apply_yaml, fixture, kube_client, kubectl_ok, start_sandbox};
-
-fn sts_command(sandbox: &TestSandbox, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
-    command
-        .arg("--kubeconfig")
-        .arg(sandbox.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null());
-    command
-}
-
-fn sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
-    sts_command(sandbox, args).output().expect("run kubectl-sts")
-}
+use support::{
+    TestSandbox, apply_yaml, fixture, kube_client, kubectl_ok, kubectl_sts, kubectl_sts_command,
+    output_text, start_sandbox,
+};
 
 fn spawn(sandbox: &TestSandbox, args: &[&str]) -> Child {
-    sts_command(sandbox, args)
+    kubectl_sts_command(sandbox, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kubectl-sts")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The web example with `replicas` pods, rolled out.
@@ -51,8 +31,11 @@ async fn web(replicas: u32) -> TestSandbox {
     let sandbox = start_sandbox().await;
     let manifest = fixture("web.yaml").replace("replicas: 3", &format!("replicas: {replicas}"));
     let output = apply_yaml(&sandbox, &manifest);
-    assert!(output.status.success(), "{}", text(&output));
-    kubectl_ok(&sandbox, &["rollout", "status", "sts/web", "--timeout=120s"]);
+    assert!(output.status.success(), "{}", output_text(&output));
+    kubectl_ok(
+        &sandbox,
+        &["rollout", "status", "sts/web", "--timeout=120s"],
+    );
     sandbox
 }
 
@@ -70,14 +53,19 @@ fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::Join
     let pods: Api<Pod> = Api::namespaced(client, "default");
     let set_sink = seen.clone();
     let set_task = tokio::spawn(async move {
-        let mut stream = watcher(sets, watcher::Config::default()).applied_objects().boxed();
+        let mut stream = watcher(sets, watcher::Config::default())
+            .applied_objects()
+            .boxed();
         let mut last_partition = None;
         while let Some(item) = stream.next().await {
             let Ok(set) = item else { continue };
             let partition = kubectl_sts::sts::partition(&set);
             if last_partition != Some(partition) {
                 last_partition = Some(partition);
-                set_sink.lock().expect("lock").push(Seen::Partition(partition));
+                set_sink
+                    .lock()
+                    .expect("lock")
+                    .push(Seen::Partition(partition));
             }
         }
     });
@@ -98,7 +86,9 @@ fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::Join
             if let Some(ordinal) = kubectl_sts::sts::ordinal_of_pod("web", &name) {
                 pod_sink.lock().expect("lock").push(Seen::PodCreated {
                     ordinal,
-                    revision: kubectl_sts::sts::pod_revision(&pod).unwrap_or_default().to_string(),
+                    revision: kubectl_sts::sts::pod_revision(&pod)
+                        .unwrap_or_default()
+                        .to_string(),
                 });
             }
         }
@@ -113,20 +103,34 @@ async fn live_set(client: &kube::Client) -> StatefulSet {
         .expect("get web")
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
     let sandbox = web(5).await;
     let client = kube_client(&sandbox).await;
     let before = live_set(&client).await;
-    let old_revision = before.status.as_ref().and_then(|s| s.current_revision.clone()).expect("revision");
+    let old_revision = before
+        .status
+        .as_ref()
+        .and_then(|s| s.current_revision.clone())
+        .expect("revision");
     let (seen, recorders) = record(client.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let output = sts(
+    let output = kubectl_sts(
         &sandbox,
-        &["canary", "web", "--image", "nginx=nginx:1.27", "--steps", "1,60%,100%", "--soak", "1s", "--yes"],
+        &[
+            "canary",
+            "web",
+            "--image",
+            "nginx=nginx:1.27",
+            "--steps",
+            "1,60%,100%",
+            "--soak",
+            "1s",
+            "--yes",
+        ],
     );
-    assert!(output.status.success(), "{}", text(&output));
+    assert!(output.status.success(), "{}", output_text(&output));
     tokio::time::sleep(Duration::from_millis(300)).await;
     recorders.iter().for_each(|task| task.abort());
 
@@ -138,7 +142,11 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
             _ => None,
         })
         .collect();
-    assert_eq!(partitions, vec![0, 5, 4, 2, 0], "gate 5, then 4, 2, 0: {seen:?}");
+    assert_eq!(
+        partitions,
+        vec![0, 5, 4, 2, 0],
+        "gate 5, then 4, 2, 0: {seen:?}"
+    );
 
     // Every pod created on the new revision was at or above the partition in force, highest first within a step.
     let mut partition = 0;
@@ -147,7 +155,10 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
         match event {
             Seen::Partition(p) => partition = *p,
             Seen::PodCreated { ordinal, revision } if *revision != old_revision => {
-                assert!(*ordinal >= partition, "web-{ordinal} updated while the partition was {partition}");
+                assert!(
+                    *ordinal >= partition,
+                    "web-{ordinal} updated while the partition was {partition}"
+                );
                 new_pods.push(*ordinal);
             }
             Seen::PodCreated { .. } => {}
@@ -160,27 +171,57 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
     let status = after.status.expect("status");
     assert_eq!(status.updated_replicas, Some(5));
     assert_eq!(status.current_revision, status.update_revision);
-    assert_ne!(status.update_revision.as_deref(), Some(old_revision.as_str()));
+    assert_ne!(
+        status.update_revision.as_deref(),
+        Some(old_revision.as_str())
+    );
     sandbox.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crashing_canary_rolls_back_by_itself() {
     let sandbox = web(3).await;
     let client = kube_client(&sandbox).await;
     let before = live_set(&client).await;
-    let old_revision = before.status.as_ref().and_then(|s| s.current_revision.clone()).expect("revision");
+    let old_revision = before
+        .status
+        .as_ref()
+        .and_then(|s| s.current_revision.clone())
+        .expect("revision");
 
-    let output = sts(
+    let output = kubectl_sts(
         &sandbox,
-        &["canary", "web", "--image", "nginx=nginx:1.27-crash", "--soak", "1s", "--step-timeout", "60s", "--yes"],
+        &[
+            "canary",
+            "web",
+            "--image",
+            "nginx=nginx:1.27-crash",
+            "--soak",
+            "1s",
+            "--step-timeout",
+            "60s",
+            "--yes",
+        ],
     );
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(text(&output).contains("rolled back"), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("rolled back"),
+        "{}",
+        output_text(&output)
+    );
 
     let after = live_set(&client).await;
-    let image = after.spec.template.spec.as_ref().map(|s| s.containers[0].image.clone());
-    assert_eq!(image, Some(Some("nginx:1.25".to_string())), "template restored");
+    let image = after
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|s| s.containers[0].image.clone());
+    assert_eq!(
+        image,
+        Some(Some("nginx:1.25".to_string())),
+        "template restored"
+    );
     assert_eq!(kubectl_sts::sts::partition(&after), 0, "partition restored");
     let pods = Api::<Pod>::namespaced(client.clone(), "default")
         .list(&ListParams::default().labels("app=nginx"))
@@ -188,7 +229,10 @@ async fn a_crashing_canary_rolls_back_by_itself() {
         .expect("pods");
     assert_eq!(pods.items.len(), 3);
     for pod in &pods.items {
-        assert_eq!(kubectl_sts::sts::pod_revision(pod), Some(old_revision.as_str()));
+        assert_eq!(
+            kubectl_sts::sts::pod_revision(pod),
+            Some(old_revision.as_str())
+        );
         assert!(kubectl_sts::sts::is_pod_ready(pod));
     }
     let events = Api::<Event>::namespaced(client, "default")
@@ -201,8 +245,16 @@ async fn a_crashing_canary_rolls_back_by_itself() {
         .filter(|e| e.involved_object.name.as_deref() == Some("web"))
         .filter_map(|e| e.reason.clone())
         .collect();
-    for reason in ["CanaryStarted", "CanaryStep", "CanaryRollingBack", "CanaryRolledBack"] {
-        assert!(reasons.iter().any(|r| r == reason), "{reason} missing from {reasons:?}");
+    for reason in [
+        "CanaryStarted",
+        "CanaryStep",
+        "CanaryRollingBack",
+        "CanaryRolledBack",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} missing from {reasons:?}"
+        );
     }
     let describe = kubectl_ok(&sandbox, &["describe", "sts", "web"]);
     assert!(describe.contains("CanaryRolledBack"), "{describe}");
@@ -223,24 +275,41 @@ async fn wait_for_phase(client: &kube::Client, phase: &str, timeout: Duration) {
         if state.contains(&format!("\"phase\":\"{phase}\"")) {
             return;
         }
-        assert!(Instant::now() < deadline, "phase {phase} never reached: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "phase {phase} never reached: {state}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn manual_pause_waits_for_promote_and_abort_rolls_back() {
     let sandbox = web(3).await;
     let client = kube_client(&sandbox).await;
 
     let canary = spawn(
         &sandbox,
-        &["canary", "web", "--image", "nginx=nginx:1.27", "--soak", "500ms", "--pause", "manual", "--yes"],
+        &[
+            "canary",
+            "web",
+            "--image",
+            "nginx=nginx:1.27",
+            "--soak",
+            "500ms",
+            "--pause",
+            "manual",
+            "--yes",
+        ],
     );
     wait_for_phase(&client, "Paused", Duration::from_secs(60)).await;
-    assert_eq!(kubectl_sts::sts::partition(&live_set(&client).await), 2, "paused after step 1");
-    let promote = sts(&sandbox, &["canary", "web", "--promote"]);
-    assert!(promote.status.success(), "{}", text(&promote));
+    assert_eq!(
+        kubectl_sts::sts::partition(&live_set(&client).await),
+        2,
+        "paused after step 1"
+    );
+    let promote = kubectl_sts(&sandbox, &["canary", "web", "--promote"]);
+    assert!(promote.status.success(), "{}", output_text(&promote));
     // Step 2 (50% of 3 = 2 pods) then pauses again.
     let deadline = Instant::now() + Duration::from_secs(60);
     while kubectl_sts::sts::partition(&live_set(&client).await) != 1 {
@@ -248,44 +317,116 @@ async fn manual_pause_waits_for_promote_and_abort_rolls_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_for_phase(&client, "Paused", Duration::from_secs(60)).await;
-    let abort = sts(&sandbox, &["canary", "web", "--abort"]);
-    assert!(abort.status.success(), "{}", text(&abort));
+    let abort = kubectl_sts(&sandbox, &["canary", "web", "--abort"]);
+    assert!(abort.status.success(), "{}", output_text(&abort));
     let output = tokio::task::spawn_blocking(move || canary.wait_with_output())
         .await
         .expect("join")
         .expect("canary output");
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(text(&output).contains("aborted"), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("aborted"),
+        "{}",
+        output_text(&output)
+    );
     let after = live_set(&client).await;
     let status = after.status.expect("status");
     assert_eq!(status.current_revision, status.update_revision);
-    assert_eq!(after.spec.template.spec.map(|s| s.containers[0].image.clone()), Some(Some("nginx:1.25".into())));
+    assert_eq!(
+        after
+            .spec
+            .template
+            .spec
+            .map(|s| s.containers[0].image.clone()),
+        Some(Some("nginx:1.25".into()))
+    );
     sandbox.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_canary_requests_change_nothing() {
     let sandbox = web(3).await;
     let cases: [(&[&str], i32, &str); 5] = [
         (&["canary", "web", "--yes"], 2, "say what to roll out"),
-        (&["canary", "web", "--image", "nginx:1.27", "--steps", "50%,1", "--yes"], 2, "must rise"),
-        (&["canary", "web", "--image", "nope=nginx:1.27", "--yes"], 1, "\"nope\" is not in the pod template"),
-        (&["canary", "web", "--image", "nginx:1.25", "--yes"], 1, "nothing to roll out"),
+        (
+            &[
+                "canary",
+                "web",
+                "--image",
+                "nginx:1.27",
+                "--steps",
+                "50%,1",
+                "--yes",
+            ],
+            2,
+            "must rise",
+        ),
+        (
+            &["canary", "web", "--image", "nope=nginx:1.27", "--yes"],
+            1,
+            "\"nope\" is not in the pod template",
+        ),
+        (
+            &["canary", "web", "--image", "nginx:1.25", "--yes"],
+            1,
+            "nothing to roll out",
+        ),
         (&["canary", "web", "--image", "nginx:1.27"], 2, "--yes"),
     ];
     for (args, code, message) in cases {
-        let output = sts(&sandbox, args);
-        assert_eq!(output.status.code(), Some(code), "{args:?}: {}", text(&output));
-        assert!(text(&output).contains(message), "{args:?}: {}", text(&output));
+        let output = kubectl_sts(&sandbox, args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            output_text(&output)
+        );
+        assert!(
+            output_text(&output).contains(message),
+            "{args:?}: {}",
+            output_text(&output)
+        );
     }
-    let dry = sts(&sandbox, &["canary", "web", "--image", "nginx:1.27", "--dry-run"]);
-    assert!(dry.status.success(), "{}", text(&dry));
-    assert!(text(&dry).contains("partition 2, 1 updated: web-2"), "{}", text(&dry));
-    let image = kubectl_ok(&sandbox, &["get", "sts", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+    let dry = kubectl_sts(
+        &sandbox,
+        &["canary", "web", "--image", "nginx:1.27", "--dry-run"],
+    );
+    assert!(dry.status.success(), "{}", output_text(&dry));
+    assert!(
+        output_text(&dry).contains("partition 2, 1 updated: web-2"),
+        "{}",
+        output_text(&dry)
+    );
+    let image = kubectl_ok(
+        &sandbox,
+        &[
+            "get",
+            "sts",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
     assert_eq!(image, "nginx:1.25", "nothing may change");
-    kubectl_ok(&sandbox, &["patch", "sts", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#]);
-    let output = sts(&sandbox, &["canary", "web", "--image", "nginx:1.27", "--yes"]);
+    kubectl_ok(
+        &sandbox,
+        &[
+            "patch",
+            "sts",
+            "web",
+            "-p",
+            r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#,
+        ],
+    );
+    let output = kubectl_sts(
+        &sandbox,
+        &["canary", "web", "--image", "nginx:1.27", "--yes"],
+    );
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output).contains("OnDelete"), "{}", text(&output));
+    assert!(
+        output_text(&output).contains("OnDelete"),
+        "{}",
+        output_text(&output)
+    );
     sandbox.shutdown().await;
 }

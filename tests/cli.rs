@@ -83,24 +83,51 @@ fn each_subcommand_has_help_with_its_flags_and_the_global_ones() {
         ("watch", &["--until", "--timeout", "--log"]),
         (
             "canary",
-            &["--image", "--steps", "--soak", "--pause", "--promote", "--abort", "--resume", "--dry-run"],
+            &[
+                "--image",
+                "--steps",
+                "--soak",
+                "--pause",
+                "--promote",
+                "--abort",
+                "--resume",
+                "--dry-run",
+            ],
         ),
         ("volumes", &[]),
-        ("verify", &["--ordinal", "--check", "--yes", "--keep-marker", "--dry-run"]),
+        (
+            "verify",
+            &[
+                "--ordinal",
+                "--check",
+                "--yes",
+                "--keep-marker",
+                "--dry-run",
+            ],
+        ),
         ("status", &["--cluster-domain", "--strict"]),
         ("history", &["--revision", "--diff"]),
         ("undo", &["--to-revision", "--yes", "--no-wait"]),
         ("completion", &[]),
-        ("sandbox", &["--port", "--listen", "--kubeconfig-out", "--data-dir"]),
+        (
+            "sandbox",
+            &["--port", "--listen", "--kubeconfig-out", "--data-dir"],
+        ),
     ];
     for (name, flags) in expected_flags {
         let output = run(&[name, "--help"]);
         assert!(output.status.success(), "{name} --help failed");
         let text = stdout(&output);
-        for flag in flags
-            .iter()
-            .chain(["--kubeconfig", "--context", "--namespace", "--output", "--no-color"].iter())
-        {
+        for flag in flags.iter().chain(
+            [
+                "--kubeconfig",
+                "--context",
+                "--namespace",
+                "--output",
+                "--no-color",
+            ]
+            .iter(),
+        ) {
             assert!(text.contains(flag), "{name} --help lacks {flag}:\n{text}");
         }
     }
@@ -194,7 +221,9 @@ fn several_kubeconfig_files_in_kubeconfig_merge_like_kubectl() {
 #[test]
 fn shipped_completion_scripts_are_current() {
     for shell in ALL_SHELLS {
-        let file = project_root().join("completions").join(script_file_name(shell));
+        let file = project_root()
+            .join("completions")
+            .join(script_file_name(shell));
         let name = format!("{shell:?}").to_lowercase();
         let generated = stdout(&run(&["completion", &name]));
         if std::env::var_os("UPDATE_COMPLETIONS").is_some() {
@@ -209,12 +238,17 @@ fn shipped_completion_scripts_are_current() {
         );
     }
     // Make sure the enum still covers every shell we ship.
-    assert_eq!(ALL_SHELLS.len(), [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell].len());
+    assert_eq!(
+        ALL_SHELLS.len(),
+        [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell].len()
+    );
 }
 
 #[test]
 fn kubectl_complete_sts_speaks_cobras_protocol() {
-    let shim = project_root().join("completions").join("kubectl_complete-sts");
+    let shim = project_root()
+        .join("completions")
+        .join("kubectl_complete-sts");
     let complete = |words: &[&str]| {
         let output = Command::new(&shim)
             .args(words)
@@ -241,7 +275,10 @@ fn kubectl_complete_sts_speaks_cobras_protocol() {
     assert!(flags.starts_with("--until\t"), "{flags}");
     let values = complete(&["watch", "--until", "r"]);
     assert_eq!(
-        values.lines().map(|l| l.split('\t').next().unwrap_or_default()).collect::<Vec<_>>(),
+        values
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default())
+            .collect::<Vec<_>>(),
         vec!["ready", "rolled", ":4"]
     );
 }

@@ -124,6 +124,11 @@ async fn the_demo_can_run_in_a_fresh_namespace_of_the_current_cluster() {
         stdout.contains(&format!("Deleted namespace {namespace}.")),
         "{transcript}"
     );
+    // The sandbox had no such class: the demo made it, and removes it.
+    assert!(
+        stdout.contains("Deleted storageclass managed-nfs-storage."),
+        "{transcript}"
+    );
     assert_eq!(output.status.code(), Some(0), "{transcript}");
 
     let client = support::kube_client(&sandbox).await;

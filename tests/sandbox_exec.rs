@@ -35,7 +35,11 @@ struct OnePod {
 
 impl ExecBackend for OnePod {
     fn pod(&self, _namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        let pod = self.pod.lock().map_err(|_| ApiError::internal("lock"))?.clone();
+        let pod = self
+            .pod
+            .lock()
+            .map_err(|_| ApiError::internal("lock"))?
+            .clone();
         if pod["metadata"]["name"] != name {
             return Err(ApiError::not_found(&PODS, name));
         }
@@ -97,7 +101,15 @@ async fn exec_route(
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    serve_exec(api.backend.clone(), api.data_dir.clone(), namespace, pod, query, upgrade).await
+    serve_exec(
+        api.backend.clone(),
+        api.data_dir.clone(),
+        namespace,
+        pod,
+        query,
+        upgrade,
+    )
+    .await
 }
 
 async fn pod_route(
@@ -105,8 +117,14 @@ async fn pod_route(
     UrlPath((_namespace, name)): UrlPath<(String, String)>,
 ) -> Response {
     match api.backend.pod("default", &name) {
-        Ok(_) => axum::Json(api.backend.pod.lock().map(|p| p.clone()).unwrap_or_default())
-            .into_response(),
+        Ok(_) => axum::Json(
+            api.backend
+                .pod
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default(),
+        )
+        .into_response(),
         Err(error) => (
             axum::http::StatusCode::NOT_FOUND,
             axum::Json(error.to_status()),
@@ -238,7 +256,14 @@ async fn kubectl_exec_writes_into_the_claim_and_reads_it_back() {
     let config = server.kubeconfig();
     let run = kubectl(
         &config,
-        &["exec", "web-0", "--", "sh", "-c", "echo hello > /usr/share/nginx/html/index.html"],
+        &[
+            "exec",
+            "web-0",
+            "--",
+            "sh",
+            "-c",
+            "echo hello > /usr/share/nginx/html/index.html",
+        ],
         None,
     )
     .await;
@@ -249,7 +274,13 @@ async fn kubectl_exec_writes_into_the_claim_and_reads_it_back() {
     );
     let run = kubectl(
         &config,
-        &["exec", "web-0", "--", "cat", "/usr/share/nginx/html/index.html"],
+        &[
+            "exec",
+            "web-0",
+            "--",
+            "cat",
+            "/usr/share/nginx/html/index.html",
+        ],
         None,
     )
     .await;
@@ -261,7 +292,14 @@ async fn kubectl_exec_propagates_exit_codes() {
     let server = FakeServer::start(true).await;
     let run = kubectl(
         &server.kubeconfig(),
-        &["exec", "web-0", "--", "sh", "-c", "echo out; echo err >&2; exit 3"],
+        &[
+            "exec",
+            "web-0",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
         None,
     )
     .await;
@@ -275,7 +313,12 @@ async fn kubectl_exec_of_an_unknown_command() {
     let server = FakeServer::start(true).await;
     let config = server.kubeconfig();
     // Through sh: the shell reports it and exits 127.
-    let run = kubectl(&config, &["exec", "web-0", "--", "sh", "-c", "curl localhost"], None).await;
+    let run = kubectl(
+        &config,
+        &["exec", "web-0", "--", "sh", "-c", "curl localhost"],
+        None,
+    )
+    .await;
     assert_eq!(run.code, 127);
     assert_eq!(
         run.stderr,
@@ -305,7 +348,15 @@ async fn kubectl_exec_passes_stdin_and_half_closes_it() {
     let server = FakeServer::start(true).await;
     let run = kubectl(
         &server.kubeconfig(),
-        &["exec", "-i", "web-0", "--", "sh", "-c", "cat > /tmp/in; wc -c < /tmp/in; cat /tmp/in"],
+        &[
+            "exec",
+            "-i",
+            "web-0",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/in; wc -c < /tmp/in; cat /tmp/in",
+        ],
         Some("piped data\n"),
     )
     .await;
@@ -317,7 +368,12 @@ async fn kubectl_exec_passes_stdin_and_half_closes_it() {
 async fn kubectl_exec_errors_before_the_upgrade() {
     let server = FakeServer::start(true).await;
     let config = server.kubeconfig();
-    let run = kubectl(&config, &["exec", "web-0", "-c", "sidecar", "--", "ls"], None).await;
+    let run = kubectl(
+        &config,
+        &["exec", "web-0", "-c", "sidecar", "--", "ls"],
+        None,
+    )
+    .await;
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
@@ -325,7 +381,10 @@ async fn kubectl_exec_errors_before_the_upgrade() {
     );
     let run = kubectl(&config, &["exec", "web-9", "--", "ls"], None).await;
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr, "Error from server (NotFound): pods \"web-9\" not found\n");
+    assert_eq!(
+        run.stderr,
+        "Error from server (NotFound): pods \"web-9\" not found\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +416,11 @@ async fn kube_rs_exec_reads_stdout_and_a_success_status() {
         .pods()
         .exec(
             "web-0",
-            ["sh", "-c", "echo hi from $(hostname) > /usr/share/nginx/html/x; cat /usr/share/nginx/html/x"],
+            [
+                "sh",
+                "-c",
+                "echo hi from $(hostname) > /usr/share/nginx/html/x; cat /usr/share/nginx/html/x",
+            ],
             &AttachParams::default(),
         )
         .await
@@ -428,7 +491,10 @@ async fn kube_rs_exec_errors_before_the_upgrade_are_api_errors() {
     match error {
         kube::Error::Api(status) => {
             assert_eq!(status.code, 400);
-            assert_eq!(status.message, "container sidecar is not valid for pod web-0");
+            assert_eq!(
+                status.message,
+                "container sidecar is not valid for pod web-0"
+            );
         }
         other => panic!("unexpected error {other:?}"),
     }

@@ -13,14 +13,7 @@ const WAIT: Duration = Duration::from_secs(90);
 
 /// Runs the built plugin with the sandbox's kubeconfig.
 fn sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sandbox.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kubectl-sts")
+    support::kubectl_sts(sandbox, args)
 }
 
 fn stdout(output: &Output) -> String {

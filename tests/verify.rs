@@ -3,48 +3,41 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
-
-use support::{TestSandbox, apply_yaml, fixture, kubectl, kubectl_ok, start_sandbox};
-
-fn sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sandbox.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kubectl-sts")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use support::{
+    TestSandbox, apply_yaml, fixture, kubectl, kubectl_ok, kubectl_sts, output_text, start_sandbox,
+};
 
 async fn rolled_out(manifest: &str, name: &str) -> TestSandbox {
     let sandbox = start_sandbox().await;
     let output = apply_yaml(&sandbox, manifest);
-    assert!(output.status.success(), "{}", text(&output));
-    kubectl_ok(&sandbox, &["rollout", "status", &format!("sts/{name}"), "--timeout=120s"]);
+    assert!(output.status.success(), "{}", output_text(&output));
+    kubectl_ok(
+        &sandbox,
+        &[
+            "rollout",
+            "status",
+            &format!("sts/{name}"),
+            "--timeout=120s",
+        ],
+    );
     sandbox
 }
 
 fn uid(sandbox: &TestSandbox, pod: &str) -> String {
-    kubectl_ok(sandbox, &["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"])
+    kubectl_ok(
+        sandbox,
+        &["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"],
+    )
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn data_in_claims_survives_and_no_marker_is_left_behind() {
     let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
     let uids: Vec<String> = (0..3).map(|i| uid(&sandbox, &format!("web-{i}"))).collect();
-    let output = sts(&sandbox, &["verify", "web", "--yes", "-o", "json"]);
-    assert!(output.status.success(), "{}", text(&output));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("verify -o json parses");
+    let output = kubectl_sts(&sandbox, &["verify", "web", "--yes", "-o", "json"]);
+    assert!(output.status.success(), "{}", output_text(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("verify -o json parses");
     assert_eq!(report["survived"], true);
     let rows = report["rows"].as_array().expect("rows");
     let ordinals: Vec<i64> = rows.iter().filter_map(|r| r["ordinal"].as_i64()).collect();
@@ -57,8 +50,21 @@ async fn data_in_claims_survives_and_no_marker_is_left_behind() {
     }
     for (i, old) in uids.iter().enumerate() {
         assert_ne!(&uid(&sandbox, &format!("web-{i}")), old);
-        let listing = kubectl_ok(&sandbox, &["exec", &format!("web-{i}"), "--", "ls", "-a", "/usr/share/nginx/html"]);
-        assert!(!listing.contains(".kubectl-sts-verify-"), "marker left in web-{i}: {listing}");
+        let listing = kubectl_ok(
+            &sandbox,
+            &[
+                "exec",
+                &format!("web-{i}"),
+                "--",
+                "ls",
+                "-a",
+                "/usr/share/nginx/html",
+            ],
+        );
+        assert!(
+            !listing.contains(".kubectl-sts-verify-"),
+            "marker left in web-{i}: {listing}"
+        );
     }
     sandbox.shutdown().await;
 }
@@ -91,44 +97,72 @@ spec:
         emptyDir: {}
 "#;
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn data_in_an_emptydir_is_reported_lost_with_the_cause() {
     let sandbox = rolled_out(EMPTYDIR_SET, "scratch").await;
-    let output = sts(&sandbox, &["verify", "scratch", "--yes"]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    let report = text(&output);
+    let output = kubectl_sts(&sandbox, &["verify", "scratch", "--yes"]);
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    let report = output_text(&output);
     assert!(report.contains("lost"), "{report}");
     assert!(report.contains("emptyDir"), "{report}");
     assert!(report.contains("FAIL"), "{report}");
     sandbox.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn check_output_is_compared_before_and_after() {
     let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
-    kubectl_ok(&sandbox, &["exec", "web-1", "--", "sh", "-c", "echo abc > /usr/share/nginx/html/k1"]);
-    let output = sts(
+    kubectl_ok(
         &sandbox,
-        &["verify", "web", "--ordinal", "1", "--check", "cat /usr/share/nginx/html/k1", "--yes", "-o", "json"],
+        &[
+            "exec",
+            "web-1",
+            "--",
+            "sh",
+            "-c",
+            "echo abc > /usr/share/nginx/html/k1",
+        ],
     );
-    assert!(output.status.success(), "{}", text(&output));
+    let output = kubectl_sts(
+        &sandbox,
+        &[
+            "verify",
+            "web",
+            "--ordinal",
+            "1",
+            "--check",
+            "cat /usr/share/nginx/html/k1",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(output.status.success(), "{}", output_text(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(report["rows"][0]["verdict"]["check"], "same");
     assert_eq!(report["rows"][0]["pod"], "web-1");
     sandbox.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_a_terminal_or_yes_it_refuses_and_deletes_nothing() {
     let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
     let before = uid(&sandbox, "web-2");
-    let output = sts(&sandbox, &["verify", "web"]);
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("--yes"), "{}", text(&output));
+    let output = kubectl_sts(&sandbox, &["verify", "web"]);
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("--yes"),
+        "{}",
+        output_text(&output)
+    );
     assert_eq!(uid(&sandbox, "web-2"), before, "nothing may be deleted");
-    let dry = sts(&sandbox, &["verify", "web", "--dry-run"]);
-    assert!(dry.status.success(), "{}", text(&dry));
-    assert!(text(&dry).contains("web-2: write /usr/share/nginx/html/.kubectl-sts-verify-"), "{}", text(&dry));
+    let dry = kubectl_sts(&sandbox, &["verify", "web", "--dry-run"]);
+    assert!(dry.status.success(), "{}", output_text(&dry));
+    assert!(
+        output_text(&dry).contains("web-2: write /usr/share/nginx/html/.kubectl-sts-verify-"),
+        "{}",
+        output_text(&dry)
+    );
     assert_eq!(uid(&sandbox, "web-2"), before);
     let no_such = kubectl(&sandbox, &["get", "pod", "web-2"]);
     assert!(no_such.status.success());

@@ -13,14 +13,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// `kubectl-sts --kubeconfig <sandbox> <args>`.
 fn sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sandbox.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kubectl-sts")
+    support::kubectl_sts(sandbox, args)
 }
 
 fn sts_ok(sandbox: &TestSandbox, args: &[&str]) -> String {
@@ -411,11 +404,6 @@ async fn a_pod_mounting_an_emptydir_under_the_template_name_is_flagged() {
     let items = items(&chains(&sandbox, &["web"]));
     assert_eq!(items.len(), 1, "{items:#?}");
     let found = problems(&items[0]);
-    eprintln!(
-        "web-0 volumes: {}\nevents: {}",
-        jsonpath(&sandbox, &["pod", "web-0"], "{.metadata.uid} {.metadata.ownerReferences} {.spec.volumes}"),
-        jsonpath(&sandbox, &["events"], "{range .items[*]}{.involvedObject.name} {.reason} {.message}{'\\n'}{end}")
-    );
     assert!(
         found
             .iter()

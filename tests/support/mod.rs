@@ -184,3 +184,33 @@ pub async fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `kubectl-sts --kubeconfig <sandbox's> ARGS` as a user runs it from a script:
+/// no terminal on stdin, no colour.
+pub fn kubectl_sts_command(sandbox: &TestSandbox, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+    command
+        .arg("--kubeconfig")
+        .arg(sandbox.kubeconfig())
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Runs kubectl-sts to completion.
+pub fn kubectl_sts(sandbox: &TestSandbox, args: &[&str]) -> Output {
+    kubectl_sts_command(sandbox, args)
+        .output()
+        .unwrap_or_else(|e| panic!("running kubectl-sts {args:?}: {e}"))
+}
+
+/// stdout then stderr, for assertions and failure messages.
+pub fn output_text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -7,17 +7,6 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::sts;
 
-/// Container states that will not heal by waiting.
-const FATAL_WAITING_REASONS: &[&str] = &[
-    "CrashLoopBackOff",
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateOutcome {
     /// Every gated pod is updated, Running and Ready.
@@ -72,7 +61,7 @@ pub fn evaluate(
             ));
         }
         if let Some(reason) = waiting_reason(pod) {
-            if FATAL_WAITING_REASONS.contains(&reason.as_str()) {
+            if sts::FAILING_WAIT_REASONS.contains(&reason.as_str()) {
                 return GateOutcome::Failed(format!(
                     "{pod_name} is in {reason} on the new revision"
                 ));

@@ -48,7 +48,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> Result<Outcome> {
         styling: context.styling,
     };
 
-    let target = if args.use_current_context {
+    let mut target = if args.use_current_context {
         Target::current_context(context).await?
     } else {
         printer.line("Starting a sandbox cluster in this process...")?;
@@ -63,7 +63,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> Result<Outcome> {
     };
 
     let walked = tokio::select! {
-        walked = walk(&target, &example, &script, &pauses, &printer) => walked,
+        walked = walk(&mut target, &example, &script, &pauses, &printer) => walked,
         () = interrupted() => Err(Error::Failed("interrupted".to_string())),
     };
     let cleaned = target.clean_up(args.keep, &printer).await;
@@ -129,6 +129,8 @@ struct Target {
     global: GlobalArgs,
     connection: Connection,
     place: Place,
+    /// The StorageClass the demo had to create (cluster-wide), to delete afterwards.
+    created_class: Option<String>,
 }
 
 enum Place {
@@ -166,6 +168,7 @@ impl Target {
             global,
             connection,
             place: Place::Sandbox { sandbox, dir },
+            created_class: None,
         })
     }
 
@@ -196,6 +199,7 @@ impl Target {
             global,
             connection,
             place: Place::Cluster { namespace },
+            created_class: None,
         })
     }
 
@@ -224,16 +228,33 @@ impl Target {
                 }
                 Ok(())
             }
-            Place::Cluster { namespace } if keep => printer.line(&format!(
-                "Kept namespace {namespace}: delete it with `kubectl delete namespace {namespace}`"
-            )),
+            Place::Cluster { namespace } if keep => {
+                printer.line(&format!(
+                    "Kept namespace {namespace}: delete it with `kubectl delete namespace {namespace}`"
+                ))?;
+                if let Some(class) = &self.created_class {
+                    printer.line(&format!(
+                        "Kept storageclass {class}: delete it with `kubectl delete storageclass {class}`"
+                    ))?;
+                }
+                Ok(())
+            }
             Place::Cluster { namespace } => {
                 let namespaces: Api<Namespace> = Api::all(self.connection.client.clone());
                 namespaces
                     .delete(&namespace, &DeleteParams::background())
                     .await
                     .map_err(|e| self.connection.error(e))?;
-                printer.line(&format!("Deleted namespace {namespace}."))
+                printer.line(&format!("Deleted namespace {namespace}."))?;
+                if let Some(class) = &self.created_class {
+                    let classes: Api<StorageClass> = Api::all(self.connection.client.clone());
+                    classes
+                        .delete(class, &DeleteParams::default())
+                        .await
+                        .map_err(|e| self.connection.error(e))?;
+                    printer.line(&format!("Deleted storageclass {class}."))?;
+                }
+                Ok(())
             }
         }
     }
@@ -246,9 +267,15 @@ fn post_params() -> PostParams {
     }
 }
 
+/// What set-up did: its summary, and the StorageClass it created if the cluster lacked it.
+struct Created {
+    detail: String,
+    storage_class: Option<String>,
+}
+
 /// Create the example's objects; the StorageClass only when the cluster lacks it
-/// (it is cluster-wide, and the demo leaves it in place).
-async fn create_example(connection: &Connection, example: &WebExample) -> Result<String> {
+/// (it is cluster-wide: one already there is the cluster's, not the demo's).
+async fn create_example(connection: &Connection, example: &WebExample) -> Result<Created> {
     let classes: Api<StorageClass> = Api::all(connection.client.clone());
     let class_name = example
         .storage_class
@@ -256,18 +283,18 @@ async fn create_example(connection: &Connection, example: &WebExample) -> Result
         .name
         .clone()
         .unwrap_or_default();
-    let class_note = match classes
+    let existing = classes
         .get_opt(&class_name)
         .await
-        .map_err(|e| connection.error(e))?
-    {
-        Some(_) => format!("storageclass {class_name} (already there)"),
+        .map_err(|e| connection.error(e))?;
+    let (class_note, storage_class) = match existing {
+        Some(_) => (format!("storageclass {class_name} (already there)"), None),
         None => {
             classes
                 .create(&post_params(), &example.storage_class)
                 .await
                 .map_err(|e| connection.error(e))?;
-            format!("storageclass {class_name}")
+            (format!("storageclass {class_name}"), Some(class_name))
         }
     };
     let services: Api<Service> = Api::namespaced(connection.client.clone(), &connection.namespace);
@@ -279,16 +306,20 @@ async fn create_example(connection: &Connection, example: &WebExample) -> Result
     sets.create(&post_params(), &example.statefulset)
         .await
         .map_err(|e| connection.error(e))?;
-    Ok(format!(
+    let detail = format!(
         "created {class_note}, service {}, statefulset {} in namespace {}",
         example.service.metadata.name.as_deref().unwrap_or_default(),
         example.set_name(),
         connection.namespace
-    ))
+    );
+    Ok(Created {
+        detail,
+        storage_class,
+    })
 }
 
 async fn walk(
-    target: &Target,
+    target: &mut Target,
     example: &WebExample,
     script: &Script,
     pauses: &Pauses,
@@ -300,7 +331,10 @@ async fn walk(
         "A 3-replica nginx StatefulSet behind a headless Service, one claim per pod from an NFS subdirectory StorageClass.",
     )?;
     let setup = match create_example(&target.connection, example).await {
-        Ok(detail) => Verdict::Passed(detail),
+        Ok(created) => {
+            target.created_class = created.storage_class;
+            Verdict::Passed(created.detail)
+        }
         Err(err) => Verdict::Failed(err.to_string()),
     };
     printer.verdict(0, "set-up", &setup)?;
@@ -579,6 +613,7 @@ mod tests {
         assert_eq!(good.image, vec![CANARY_IMAGE.to_string()]);
         assert_eq!(good.steps, "1,50%,100%");
         assert!(good.yes);
+        assert_eq!(good.step_timeout, std::time::Duration::from_secs(60));
         let broken = parsed(Stage::CanaryRollback);
         assert_eq!(broken.image, vec![BROKEN_IMAGE.to_string()]);
         assert!(broken.yes && !broken.no_rollback);

@@ -119,6 +119,8 @@ impl Stage {
     }
 }
 
+/// Short soak so the demo is quick; a one-minute step timeout (it also bounds
+/// the rollback) so a demo that goes wrong says so in minutes, not ten.
 fn canary_words(set: &str, image: &str) -> Vec<String> {
     [
         "canary",
@@ -129,6 +131,8 @@ fn canary_words(set: &str, image: &str) -> Vec<String> {
         "1,50%,100%",
         "--soak",
         "3s",
+        "--step-timeout",
+        "1m",
         "--yes",
     ]
     .into_iter()

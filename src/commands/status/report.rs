@@ -274,17 +274,6 @@ fn int_or_string(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrStri
     }
 }
 
-/// Container waiting reasons that mean the pod will not start without help.
-const FAILING_WAIT_REASONS: &[&str] = &[
-    "CrashLoopBackOff",
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-];
-
 /// Evidence that a pod will not become Ready on its own: a failing container, a
 /// failed phase, restarts while unready, unschedulable, or unready for longer
 /// than [`UNREADY_STALL_SECONDS`]. None for a healthy or merely starting pod.
@@ -307,7 +296,7 @@ pub fn pod_trouble(pod: &Pod, now: Timestamp) -> Option<String> {
     for container in containers {
         let waiting = container.state.as_ref().and_then(|s| s.waiting.as_ref());
         if let Some(reason) = waiting.and_then(|w| w.reason.as_deref())
-            && FAILING_WAIT_REASONS.contains(&reason)
+            && sts::FAILING_WAIT_REASONS.contains(&reason)
         {
             return Some(format!(
                 "container {} is {reason} ({} restarts)",

@@ -837,15 +837,16 @@ fn volume_source_name(volume: &k8s_openapi::api::core::v1::Volume) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::inventory::Listing;
 
-    const BOUND_NFS: &str = include_str!("../../../tests/fixtures/volumes/bound-nfs.yaml");
-    const STATIC_PENDING: &str =
+    pub(crate) const BOUND_NFS: &str =
+        include_str!("../../../tests/fixtures/volumes/bound-nfs.yaml");
+    pub(crate) const STATIC_PENDING: &str =
         include_str!("../../../tests/fixtures/volumes/static-pending.yaml");
-    const ORPHANS: &str = include_str!("../../../tests/fixtures/volumes/orphans.yaml");
-    const TROUBLES: &str = include_str!("../../../tests/fixtures/volumes/troubles.yaml");
+    pub(crate) const ORPHANS: &str = include_str!("../../../tests/fixtures/volumes/orphans.yaml");
+    pub(crate) const TROUBLES: &str = include_str!("../../../tests/fixtures/volumes/troubles.yaml");
 
     pub(crate) fn inventory(yaml: &str) -> Inventory {
         Inventory::from_manifests(yaml).expect("fixture parses")

@@ -710,17 +710,9 @@ fn item(chain: &VolumeChain<'_>) -> VolumeChainItem {
 #[cfg(test)]
 mod tests {
     use super::super::chain::build_chains;
+    use super::super::chain::tests::{BOUND_NFS, ORPHANS, STATIC_PENDING, inventory};
     use super::*;
-    use crate::inventory::{Inventory, Listing};
-
-    const BOUND_NFS: &str = include_str!("../../../tests/fixtures/volumes/bound-nfs.yaml");
-    const STATIC_PENDING: &str =
-        include_str!("../../../tests/fixtures/volumes/static-pending.yaml");
-    const ORPHANS: &str = include_str!("../../../tests/fixtures/volumes/orphans.yaml");
-
-    fn inventory(yaml: &str) -> Inventory {
-        Inventory::from_manifests(yaml).expect("fixture parses")
-    }
+    use crate::inventory::Listing;
 
     #[test]
     fn the_table_shows_each_link_and_flags_orphans() {

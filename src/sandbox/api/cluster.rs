@@ -22,12 +22,13 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::error::{ApiError, FieldCause};
+use super::events_v1;
 use super::selectors::{FieldSelector, LabelSelector, selector_string};
 pub use super::store::{Change, WatchEvent, WatchEventType, WatchFilter};
 use super::store::{DEFAULT_HISTORY_LIMIT, Store, object_key};
 use crate::sandbox::resources::{
-    self, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PODS, ResourceType, STATEFUL_SETS,
-    STORAGE_CLASSES,
+    self, EVENTS, EVENTS_V1, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS,
+    ResourceType, STATEFUL_SETS, STORAGE_CLASSES,
 };
 
 /// Which part of an object a write addresses.
@@ -238,6 +239,9 @@ impl Cluster {
     }
 
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+        if is_events_v1(rt) {
+            return self.get(&EVENTS, ns, name).map(|e| events_v1::to_v1(&e));
+        }
         let store = self.lock();
         get_locked(&store, rt, ns, name)
     }
@@ -263,6 +267,18 @@ impl Cluster {
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> Result<ObjectList, ApiError> {
+        if is_events_v1(rt) {
+            let mut listed = self.list(
+                &EVENTS,
+                ns,
+                &ListOptions {
+                    field_selector: opts.field_selector.as_deref().map(core_event_fields),
+                    ..opts.clone()
+                },
+            )?;
+            listed.items = listed.items.iter().map(events_v1::to_v1).collect();
+            return Ok(listed);
+        }
         let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or_default())?;
         let fields = FieldSelector::parse(rt, opts.field_selector.as_deref().unwrap_or_default())?;
         let start = opts
@@ -320,6 +336,11 @@ impl Cluster {
         obj: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        if is_events_v1(rt) {
+            return self
+                .create(&EVENTS, ns, events_v1::to_core(&obj), opts)
+                .map(|e| events_v1::to_v1(&e));
+        }
         let rt = known(rt)?;
         let mut store = self.lock();
         create_locked(&mut store, rt, ns, obj, opts)
@@ -334,6 +355,11 @@ impl Cluster {
         sub: Subresource,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        if is_events_v1(rt) {
+            return self
+                .update(&EVENTS, ns, name, events_v1::to_core(&obj), sub, opts)
+                .map(|e| events_v1::to_v1(&e));
+        }
         let rt = known(rt)?;
         let mut store = self.lock();
         let existing = get_locked(&store, rt, ns, name)?;
@@ -352,6 +378,21 @@ impl Cluster {
         sub: Subresource,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        if is_events_v1(rt) {
+            // Patches apply to the v1 form; the result is stored in core form.
+            let mut store = self.lock();
+            let existing = get_locked(&store, &EVENTS, ns, name)?;
+            let patched = apply_patch(rt, &events_v1::to_v1(&existing), &patch)?;
+            return update_locked(
+                &mut store,
+                &EVENTS,
+                existing,
+                events_v1::to_core(&patched),
+                sub,
+                opts,
+            )
+            .map(|e| events_v1::to_v1(&e));
+        }
         let rt = known(rt)?;
         let mut store = self.lock();
         let existing = match get_locked(&store, rt, ns, name) {
@@ -399,6 +440,11 @@ impl Cluster {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<DeleteOutcome, ApiError> {
+        if is_events_v1(rt) {
+            let mut outcome = self.delete_with_outcome(&EVENTS, ns, name, opts)?;
+            outcome.object = events_v1::to_v1(&outcome.object);
+            return Ok(outcome);
+        }
         let rt = known(rt)?;
         let mut store = self.lock();
         delete_locked(&mut store, rt, ns, name, opts)
@@ -421,7 +467,11 @@ impl Cluster {
                 ..list_opts.clone()
             },
         )?;
-        let rt = known(rt)?;
+        let rt = if is_events_v1(rt) {
+            &EVENTS
+        } else {
+            known(rt)?
+        };
         let mut store = self.lock();
         let mut affected = Vec::new();
         for item in listed.items {
@@ -456,6 +506,21 @@ impl Cluster {
         since: Option<u64>,
         filter: WatchFilter,
     ) -> Result<mpsc::UnboundedReceiver<WatchEvent>, ApiError> {
+        if is_events_v1(rt) {
+            // Watch the stored core Events and show them in v1 form; the
+            // selectors speak v1 field names, so they apply after conversion.
+            let mut core = self.watch_filtered(&EVENTS, ns, since, WatchFilter::default())?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Some(mut event) = core.recv().await {
+                    event.object = events_v1::to_v1(&event.object);
+                    if filter.matches(&event.object) && tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            });
+            return Ok(rx);
+        }
         let rt = known(rt)?;
         let mut store = self.lock();
         store.watch(rt, scope_namespace(rt, ns), since, filter)
@@ -538,6 +603,17 @@ fn from_value<K: DeserializeOwned>(value: Value) -> Result<K, ApiError> {
 fn to_value<K: Serialize>(obj: &K) -> Result<Value, ApiError> {
     serde_json::to_value(obj)
         .map_err(|e| ApiError::bad_request(format!("encoding the object: {e}")))
+}
+
+fn is_events_v1(rt: &ResourceType) -> bool {
+    rt.group == EVENTS_V1.group && rt.plural == EVENTS_V1.plural
+}
+
+/// events.k8s.io field selectors in the core/v1 names the store filters on.
+fn core_event_fields(selector: &str) -> String {
+    selector
+        .replace("regarding.", "involvedObject.")
+        .replace("reportingController", "reportingComponent")
 }
 
 fn known(rt: &ResourceType) -> Result<&'static ResourceType, ApiError> {
@@ -745,6 +821,26 @@ fn admit_on_create(store: &Store, rt: &ResourceType, obj: &mut Value) {
     }
     if rt == &NAMESPACES && obj["spec"]["finalizers"].is_null() {
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
+    }
+    // StorageObjectInUseProtection: claims and volumes in use are not removed
+    // until the protection controllers release them.
+    let protection = if rt == &PERSISTENT_VOLUME_CLAIMS {
+        Some("kubernetes.io/pvc-protection")
+    } else if rt == &PERSISTENT_VOLUMES {
+        Some("kubernetes.io/pv-protection")
+    } else {
+        None
+    };
+    if let Some(finalizer) = protection {
+        let finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !finalizers.iter().any(|f| f == finalizer) {
+            let mut finalizers = finalizers;
+            finalizers.push(json!(finalizer));
+            obj["metadata"]["finalizers"] = Value::Array(finalizers);
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod defaults;
 pub mod discovery;
 pub mod error;
+pub mod events_v1;
 pub mod faults;
 pub mod http;
 pub mod http_tls;

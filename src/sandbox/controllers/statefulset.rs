@@ -1210,11 +1210,16 @@ impl Controller {
             self.timers.remove(key);
             return Ok(());
         };
+        // A set being deleted is left to the garbage collector: creating
+        // revisions for it would race the collector deleting them (a foreground
+        // deletion would never finish).
+        if set.metadata.deletion_timestamp.is_some() {
+            self.timers.remove(key);
+            return Ok(());
+        }
         let namespace = key.0.clone();
         let uid = set.metadata.uid.clone().unwrap_or_default();
-        if set.metadata.deletion_timestamp.is_none() {
-            self.adopt_and_release(&set)?;
-        }
+        self.adopt_and_release(&set)?;
         let mut revisions: Vec<ControllerRevision> =
             self.cache.revisions.owned_by(&uid).cloned().collect();
         revision::sort_revisions(&mut revisions);

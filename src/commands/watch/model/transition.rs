@@ -333,42 +333,7 @@ pub fn short_duration(duration: Duration) -> String {
 
 /// kubectl's AGE column (apimachinery duration.HumanDuration).
 pub fn human_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let minutes = seconds / 60;
-    let hours = seconds / 3600;
-    let days = hours / 24;
-    let years = days / 365;
-    if seconds < 120 {
-        format!("{seconds}s")
-    } else if minutes < 10 {
-        match seconds % 60 {
-            0 => format!("{minutes}m"),
-            s => format!("{minutes}m{s}s"),
-        }
-    } else if minutes < 180 {
-        format!("{minutes}m")
-    } else if hours < 8 {
-        match minutes % 60 {
-            0 => format!("{hours}h"),
-            m => format!("{hours}h{m}m"),
-        }
-    } else if hours < 48 {
-        format!("{hours}h")
-    } else if hours < 24 * 8 {
-        match hours % 24 {
-            0 => format!("{days}d"),
-            h => format!("{days}d{h}h"),
-        }
-    } else if days < 365 * 2 {
-        format!("{days}d")
-    } else if years < 8 {
-        match days % 365 {
-            0 => format!("{years}y"),
-            d => format!("{years}y{d}d"),
-        }
-    } else {
-        format!("{years}y")
-    }
+    crate::output::human_duration(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Time from `since` to `now`, zero when the clocks disagree.
