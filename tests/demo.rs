@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::Api;
 
 /// The stages the demo reports, numbered as it numbers them.
@@ -132,6 +133,15 @@ async fn the_demo_can_run_in_a_fresh_namespace_of_the_current_cluster() {
     assert_eq!(output.status.code(), Some(0), "{transcript}");
 
     let client = support::kube_client(&sandbox).await;
+    let classes: Api<StorageClass> = Api::all(client.clone());
+    assert!(
+        classes
+            .get_opt("managed-nfs-storage")
+            .await
+            .expect("get storageclass")
+            .is_none(),
+        "the demo's storageclass is still there"
+    );
     let namespaces: Api<Namespace> = Api::all(client);
     let left = namespaces.get_opt(&namespace).await.expect("get namespace");
     assert!(

@@ -82,8 +82,15 @@ struct LiveView {
     sets: Store<StatefulSet>,
     pods: Store<Pod>,
     changes: tokio::sync::mpsc::UnboundedReceiver<()>,
-    _tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     key: ObjectRef<StatefulSet>,
+}
+
+impl Drop for LiveView {
+    /// The watches end with the view, not with the process.
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(|task| task.abort());
+    }
 }
 
 impl LiveView {
@@ -131,7 +138,7 @@ impl LiveView {
             sets,
             pods,
             changes,
-            _tasks: vec![set_task, pod_task],
+            tasks: vec![set_task, pod_task],
             key: ObjectRef::new(&name).within(&namespace),
         }
     }

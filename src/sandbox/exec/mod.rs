@@ -508,16 +508,13 @@ pub async fn serve_exec<B: ExecBackend>(
         let session = Session { protocol, query };
         let container = if target.running {
             prepare_container(backend.as_ref(), &data_dir, &target).map_err(|reason| {
-                StreamStatus::internal(protocol, &format!("failed to prepare container: {reason}"))
+                StreamStatus::internal(&format!("failed to prepare container: {reason}"))
             })
         } else {
-            Err(StreamStatus::internal(
-                protocol,
-                &format!(
-                    "unable to upgrade connection: container not found (\"{}\")",
-                    target.container_name
-                ),
-            ))
+            Err(StreamStatus::internal(&format!(
+                "unable to upgrade connection: container not found (\"{}\")",
+                target.container_name
+            )))
         };
         session.run(socket, container).await;
     })
@@ -591,15 +588,11 @@ impl StreamStatus {
 
     /// An error from the runtime or kubelet (`apierrors.NewInternalError`).
     /// Under v5 the API server wraps the kubelet's message once more.
-    fn internal(protocol: ChannelProtocol, error: &str) -> Self {
-        let kubelet_message = format!("Internal error occurred: {error}");
-        let (message, cause) = match protocol {
-            ChannelProtocol::V5 => (
-                format!("Internal error occurred: {kubelet_message}"),
-                kubelet_message,
-            ),
-            _ => (kubelet_message, error.to_string()),
-        };
+    fn internal(error: &str) -> Self {
+        let (message, cause) = (
+            format!("Internal error occurred: {error}"),
+            error.to_string(),
+        );
         StreamStatus {
             metadata: Default::default(),
             status: "Failure",
@@ -623,14 +616,19 @@ impl StreamStatus {
                 // runc's wording, wrapped by containerd's CRI exec as it reports it.
                 let exec_id = uuid::Uuid::new_v4().simple().to_string()
                     + &uuid::Uuid::new_v4().simple().to_string();
-                StreamStatus::internal(
-                    protocol,
-                    &format!(
-                        "error executing command in container: failed to exec in container: \
+                let kubelet_error = format!(
+                    "error executing command in container: failed to exec in container: \
                          failed to start exec \"{exec_id}\": OCI runtime exec failed: exec failed: \
                          unable to start container process: {reason}: unknown"
-                    ),
-                )
+                );
+                // Under v5 the API server's translator wraps the kubelet's
+                // InternalError status once more.
+                match protocol {
+                    ChannelProtocol::V5 => {
+                        StreamStatus::internal(&format!("Internal error occurred: {kubelet_error}"))
+                    }
+                    _ => StreamStatus::internal(&kubelet_error),
+                }
             }
         }
     }
@@ -776,6 +774,7 @@ impl Session {
                 let command = self.query.command.clone();
                 let mut task =
                     tokio::spawn(async move { shell::run_exec(&container, &command, io).await });
+                let mut client_open = true;
                 let outcome = loop {
                     tokio::select! {
                         result = &mut task => {
@@ -788,10 +787,15 @@ impl Session {
                                 break None;
                             }
                         }
-                        incoming = stream.next() => {
-                            eprintln!("DEBUG incoming {incoming:?}");
+                        incoming = stream.next(), if client_open => {
                             match incoming {
-                                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                                // A v4 client without the v5 close signal (kube-rs)
+                                // closes the socket to end stdin: let the command finish.
+                                Some(Ok(Message::Close(_))) => {
+                                    stdin_tx = None;
+                                    client_open = false;
+                                }
+                                None | Some(Err(_)) => break None,
                                 Some(Ok(message)) => self.handle_client_message(message, &mut stdin_tx),
                             }
                         }
@@ -842,7 +846,6 @@ impl Session {
         message: Message,
         stdin: &mut Option<mpsc::UnboundedSender<Bytes>>,
     ) {
-        eprintln!("DEBUG client message {message:?}");
         let Some((channel, data)) = self.decode(message) else {
             return;
         };

