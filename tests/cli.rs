@@ -52,7 +52,7 @@ fn plugin_path() -> String {
     )
 }
 
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "watch",
     "canary",
     "volumes",
@@ -62,6 +62,7 @@ const SUBCOMMANDS: [&str; 9] = [
     "undo",
     "completion",
     "sandbox",
+    "demo",
 ];
 
 #[test]
@@ -79,7 +80,7 @@ fn help_lists_every_subcommand() {
 
 #[test]
 fn each_subcommand_has_help_with_its_flags_and_the_global_ones() {
-    let expected_flags: [(&str, &[&str]); 9] = [
+    let expected_flags: [(&str, &[&str]); 10] = [
         ("watch", &["--until", "--timeout", "--log"]),
         (
             "canary",

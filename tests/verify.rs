@@ -168,3 +168,75 @@ async fn without_a_terminal_or_yes_it_refuses_and_deletes_nothing() {
     assert!(no_such.status.success());
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_recreated_while_the_pod_is_away_is_reported_as_lost_data() {
+    let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
+    // Deleting a claim in use only marks it (pvc-protection): it goes when
+    // verify deletes its pod, and the controller then creates a new, empty one.
+    kubectl_ok(&sandbox, &["delete", "pvc", "www-web-0", "--wait=false"]);
+    let output = kubectl_sts(
+        &sandbox,
+        &[
+            "verify",
+            "web",
+            "--ordinal",
+            "0",
+            "--yes",
+            "--timeout",
+            "90s",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let verdict = &report["rows"][0]["verdict"];
+    assert_eq!(verdict["claim"], "changed", "{report}");
+    assert_eq!(verdict["marker"], "lost", "{report}");
+    assert!(
+        verdict["causes"]
+            .to_string()
+            .contains("deleted and recreated"),
+        "{report}"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answering_no_at_the_prompt_deletes_nothing() {
+    use std::io::Write;
+    let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
+    let before: Vec<String> = (0..3).map(|i| uid(&sandbox, &format!("web-{i}"))).collect();
+    // script(1) gives kubectl-sts a terminal to ask on, as an interactive shell would.
+    let command = format!(
+        "exec '{}' --kubeconfig '{}' verify web",
+        env!("CARGO_BIN_EXE_kubectl-sts"),
+        sandbox.kubeconfig().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start script(1) for a pseudo-terminal");
+    // The answer waits in the terminal's input until the prompt reads it.
+    child
+        .stdin
+        .as_mut()
+        .expect("piped stdin")
+        .write_all(b"n\n")
+        .expect("answer the prompt");
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("script output");
+    let text = output_text(&output);
+    assert!(text.contains("[y/N]"), "no prompt shown: {text}");
+    assert!(text.contains("nothing was written or deleted"), "{text}");
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let after: Vec<String> = (0..3).map(|i| uid(&sandbox, &format!("web-{i}"))).collect();
+    assert_eq!(before, after, "no pod may be deleted");
+    sandbox.shutdown().await;
+}
