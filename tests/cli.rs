@@ -114,6 +114,7 @@ fn each_subcommand_has_help_with_its_flags_and_the_global_ones() {
             "sandbox",
             &["--port", "--listen", "--kubeconfig-out", "--data-dir"],
         ),
+        ("demo", &["--no-pause", "--use-current-context", "--keep"]),
     ];
     for (name, flags) in expected_flags {
         let output = run(&[name, "--help"]);
