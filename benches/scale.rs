@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kubectl_sts::sandbox::{self, SandboxConfig, SandboxTiming};
 use serde_json::json;
@@ -60,6 +60,15 @@ fn statefulset(name: &str, replicas: u64) -> StatefulSet {
         },
     }))
     .expect("valid StatefulSet")
+}
+
+/// The governing Service, so `status` judges a well-formed set.
+fn headless_service(name: &str) -> Service {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"port": 80}]},
+    }))
+    .expect("valid Service")
 }
 
 async fn wait_for(client: &kube::Client, what: &str, done: impl Fn(&[StatefulSet]) -> bool) {
@@ -124,13 +133,13 @@ fn measure(
     for _ in 0..runs {
         let before = total_requests(running);
         let start = Instant::now();
-        let status = command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("run");
+        let output = command().stdin(Stdio::null()).output().expect("run");
         measured.wall.push(start.elapsed());
-        assert!(status.success(), "a benchmarked command failed");
+        assert!(
+            output.status.success(),
+            "a benchmarked command failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         measured.requests.push(total_requests(running) - before);
     }
     measured
@@ -228,13 +237,17 @@ async fn main() {
             .expect("create namespace");
     }
     for i in 0..sets {
-        let api: Api<StatefulSet> = Api::namespaced(client.clone(), &format!("bench-{}", i / 10));
-        api.create(
-            &PostParams::default(),
-            &statefulset(&format!("set-{i}"), replicas),
-        )
-        .await
-        .expect("create set");
+        let namespace = format!("bench-{}", i / 10);
+        let name = format!("set-{i}");
+        let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+        services
+            .create(&PostParams::default(), &headless_service(&name))
+            .await
+            .expect("create service");
+        let api: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+        api.create(&PostParams::default(), &statefulset(&name, replicas))
+            .await
+            .expect("create set");
     }
     wait_for(&client, "the load to be Ready", all_ready).await;
     eprintln!("loaded in {:.1}s", load_start.elapsed().as_secs_f64());
@@ -290,8 +303,14 @@ async fn main() {
         false,
     ));
     let complete = measure(&running, runs, || {
-        let mut command = ours(&kubeconfig, &[]);
-        command.args(["__complete", "-n", "bench-0", "watch", ""]);
+        // kubectl_complete-sts passes the typed words, flags included, after __complete.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+        command
+            .arg("__complete")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["-n", "bench-0", "watch", ""])
+            .env_remove("KUBECONFIG");
         command
     });
     let kubectl_complete = measure(&running, runs, || {

@@ -85,6 +85,15 @@ pub struct Inventory {
     pub claim_events: Listing<Event>,
 }
 
+/// What a view needs beyond the sets, pods, claims and volumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Storage classes and claim events, always.
+    Always,
+    /// Classes and events only when some claim is not Bound (they explain why).
+    WhenClaimsAreUnbound,
+}
+
 /// Which StatefulSets a view covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetScope {
@@ -98,6 +107,17 @@ impl Inventory {
     /// Fetch with six list calls at most (one get for a named set), the
     /// independent ones concurrently.
     pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Inventory> {
+        Self::fetch_with(connection, scope, Detail::Always).await
+    }
+
+    /// `fetch`, skipping the storage classes and claim events when `detail`
+    /// allows and every claim is Bound: they only explain unbound claims, so a
+    /// healthy chain costs four list calls.
+    pub async fn fetch_with(
+        connection: &Connection,
+        scope: &SetScope,
+        detail: Detail,
+    ) -> Result<Inventory> {
         let (mut statefulsets, namespaces, pod_selector) = match scope {
             SetScope::Named(name) => {
                 let set = connection.statefulset(name).await?;
@@ -124,7 +144,7 @@ impl Inventory {
             });
         }
         let client = connection.client.clone();
-        let (pods, claims, volumes, storage_classes, claim_events) = tokio::join!(
+        let (pods, claims, volumes) = tokio::join!(
             list_required::<Pod>(connection, connection.api_in(&namespaces), pod_selector),
             list_required::<PersistentVolumeClaim>(
                 connection,
@@ -132,20 +152,32 @@ impl Inventory {
                 None
             ),
             list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None),
-            list_optional::<StorageClass>(connection, Api::all(client), None),
-            list_optional::<Event>(
-                connection,
-                connection.api_in(&namespaces),
-                Some("involvedObject.kind=PersistentVolumeClaim".to_string()),
-            ),
         );
+        let claims = claims?;
+        let explain = detail == Detail::Always
+            || claims.iter().any(|claim| {
+                claim.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound")
+            });
+        let (storage_classes, claim_events) = if explain {
+            let (classes, events) = tokio::join!(
+                list_optional::<StorageClass>(connection, Api::all(client), None),
+                list_optional::<Event>(
+                    connection,
+                    connection.api_in(&namespaces),
+                    Some("involvedObject.kind=PersistentVolumeClaim".to_string()),
+                ),
+            );
+            (classes?, events?)
+        } else {
+            (Listing::Listed(Vec::new()), Listing::Listed(Vec::new()))
+        };
         Ok(Inventory {
             statefulsets,
             pods: pods?,
-            claims: claims?,
+            claims,
             volumes: volumes?,
-            storage_classes: storage_classes?,
-            claim_events: claim_events?,
+            storage_classes,
+            claim_events,
         })
     }
 
@@ -542,6 +574,19 @@ mod tests {
                     && uri.contains("labelSelector=app%3Dnginx")),
             "{seen:#?}"
         );
+    }
+
+    #[tokio::test]
+    async fn bound_claims_need_no_classes_or_events_when_the_view_allows() {
+        let (connection, seen) = fake_server(namespaced_role);
+        let scope = SetScope::All(NamespaceScope::One("default".into()));
+        let inventory = Inventory::fetch_with(&connection, &scope, Detail::WhenClaimsAreUnbound)
+            .await
+            .expect("fetch");
+        assert_eq!(inventory.claims.len(), 3);
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen.len(), 4, "{seen:#?}");
+        assert!(!seen.iter().any(|uri| uri.contains("/events")), "{seen:#?}");
     }
 
     #[tokio::test]

@@ -274,6 +274,52 @@ fn is_stale(status: &kube::core::Status) -> bool {
             && (status.message.contains("did not match") || status.message.contains("test failed")))
 }
 
+/// How long one request keeps being retried through transient server errors
+/// before the canary gives up on it (the pods keep running meanwhile).
+const TRANSIENT_RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// Errors that say the server, or the way to it, failed this time, not that
+/// the request is wrong: worth repeating. kube's client already retries 429,
+/// 503 and 504 a few times, but not 500 or a dropped connection.
+fn is_transient(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// The pause before retry number `attempt` (from 0): 50ms doubling, at most 1s.
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(50u64 << attempt.min(5)).min(Duration::from_secs(1))
+}
+
+/// Sends a request again while it fails transiently. Only for requests that
+/// are safe to repeat: reads, deletes by name, merge patches of our own
+/// annotations, and `write`'s guarded patches (a repeat after a lost answer
+/// fails its `test` and is re-read, or sets the same values again).
+async fn retry_transient<T, F, Fut>(
+    what: &str,
+    mut request: F,
+) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let deadline = Instant::now() + TRANSIENT_RETRY_BUDGET;
+    let mut attempt = 0;
+    loop {
+        match request().await {
+            Err(err) if is_transient(&err) && Instant::now() < deadline => {
+                tracing::debug!("{what}: {err}; retrying");
+                tokio::time::sleep(retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub async fn run(
     context: &Context,
     args: CanaryArgs,
@@ -281,7 +327,15 @@ pub async fn run(
     pause: Pause,
 ) -> Result<Outcome> {
     let connection = context.connect().await?;
-    let set = connection.statefulset(&args.name).await?;
+    let sets: Api<StatefulSet> = Api::namespaced(connection.client.clone(), &connection.namespace);
+    let found = retry_transient("reading the statefulset", || sets.get_opt(&args.name))
+        .await
+        .map_err(|e| connection.error(e))?;
+    let set = match found {
+        Some(set) => set,
+        // Let the connection say which sets exist.
+        None => connection.statefulset(&args.name).await?,
+    };
     let recorded = recorded_state(&set)?;
 
     if args.status {
@@ -431,7 +485,8 @@ async fn send_request(
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..Default::default()
     };
-    api.patch(name, &params, &Patch::Merge(&patch))
+    let patch = Patch::Merge(&patch);
+    retry_transient("recording the request", || api.patch(name, &params, &patch))
         .await
         .map_err(|e| connection.error(e))?;
     let what = match request {
@@ -487,9 +542,7 @@ impl Canary<'_> {
         check_template: bool,
     ) -> Result<StatefulSet> {
         for _attempt in 0..30 {
-            let live = self
-                .api
-                .get(&self.name)
+            let live = retry_transient("reading the statefulset", || self.api.get(&self.name))
                 .await
                 .map_err(|e| self.connection.error(e))?;
             if check_template && template.is_none() && live.spec.template != self.new_template {
@@ -529,10 +582,12 @@ impl Canary<'_> {
             operations.push(set_annotation(&live, STATE_ANNOTATION, state.to_json()));
             let patch: json_patch::Patch = serde_json::from_value(Value::Array(operations))
                 .map_err(|e| Error::Failed(format!("cannot build the patch: {e}")))?;
-            match self
-                .api
-                .patch(&self.name, &self.params(), &Patch::<()>::Json(patch))
-                .await
+            let params = self.params();
+            let patch = Patch::<()>::Json(patch);
+            match retry_transient("recording the canary state", || {
+                self.api.patch(&self.name, &params, &patch)
+            })
+            .await
             {
                 Ok(written) => return Ok(written),
                 Err(kube::Error::Api(status)) if is_stale(&status) => {
@@ -681,9 +736,7 @@ impl Canary<'_> {
 
     /// Run (or resume) the steps from the recorded state.
     async fn drive(&mut self, mut state: CanaryState, resumed: bool) -> Result<Outcome> {
-        let set = self
-            .api
-            .get(&self.name)
+        let set = retry_transient("reading the statefulset", || self.api.get(&self.name))
             .await
             .map_err(|e| self.connection.error(e))?;
         if resumed {
@@ -1101,10 +1154,11 @@ impl Canary<'_> {
             .await;
         let revisions: Api<ControllerRevision> =
             Api::namespaced(self.connection.client.clone(), &self.namespace);
-        let from = revisions
-            .get(&state.from_revision)
-            .await
-            .map_err(|e| self.connection.error(e))?;
+        let from = retry_transient("reading the old revision", || {
+            revisions.get(&state.from_revision)
+        })
+        .await
+        .map_err(|e| self.connection.error(e))?;
         let old_template = revisions::template_of(&from).map_err(Error::Failed)?;
         state.phase = Phase::RollingBack;
         state.message = format!("rolling back: {reason}");
@@ -1132,7 +1186,12 @@ impl Canary<'_> {
                     if deleted.contains(&name) {
                         continue;
                     }
-                    match pods_api.delete(&name, &DeleteParams::default()).await {
+                    let params = DeleteParams::default();
+                    match retry_transient("deleting a stuck pod", || {
+                        pods_api.delete(&name, &params)
+                    })
+                    .await
+                    {
                         Ok(_) => {
                             self.reporting.say(
                                 &self.name,
@@ -1237,4 +1296,58 @@ fn read_input(path: &str) -> Result<String> {
         return Ok(text);
     }
     std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("cannot read {path}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure("boom", "Reason")
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn server_failures_are_retried_and_request_errors_are_not() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(is_transient(&api_error(code)), "{code}");
+        }
+        for code in [400, 403, 404, 409, 422] {
+            assert!(!is_transient(&api_error(code)), "{code}");
+        }
+    }
+
+    #[test]
+    fn retries_back_off_up_to_a_second() {
+        assert_eq!(retry_delay(0), Duration::from_millis(50));
+        assert_eq!(retry_delay(2), Duration::from_millis(200));
+        assert_eq!(retry_delay(40), Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_repeated_until_it_passes() {
+        let mut calls = 0;
+        let result = retry_transient("test", || {
+            calls += 1;
+            let answer = if calls < 3 {
+                Err(api_error(500))
+            } else {
+                Ok(calls)
+            };
+            async move { answer }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(3));
+        let mut calls = 0;
+        let result: std::result::Result<(), _> = retry_transient("test", || {
+            calls += 1;
+            async { Err(api_error(404)) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1, "a 404 is final");
+    }
 }

@@ -11,7 +11,7 @@ use super::Outcome;
 use crate::cli::{OutputFormat, VolumesArgs};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::inventory::{Inventory, SetScope};
+use crate::inventory::{Detail, Inventory, SetScope};
 use crate::output;
 
 const SUPPORTED: &[OutputFormat] = &[
@@ -37,7 +37,14 @@ pub async fn run(context: &Context, args: VolumesArgs) -> Result<Outcome> {
         Some(name) => SetScope::Named(name),
         None => SetScope::All(connection.scope(all_namespaces)),
     };
-    let inventory = Inventory::fetch(&connection, &scope).await?;
+    // Classes and claim events only explain unbound claims, except that the
+    // wide table names every class's provisioner.
+    let detail = if format == OutputFormat::Wide {
+        Detail::Always
+    } else {
+        Detail::WhenClaimsAreUnbound
+    };
+    let inventory = Inventory::fetch_with(&connection, &scope, detail).await?;
     let chains = chain::build_chains(&inventory);
 
     let text = match format {
