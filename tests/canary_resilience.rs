@@ -323,7 +323,7 @@ async fn a_canary_killed_at_any_point_resumes_to_the_same_end_state() {
         let mut canary = spawn(&sandbox, &canary_args(&image_arg, "300ms"));
         // Spread the kills over the whole rollout: before the first write,
         // at the gate, in each step's wait and soak, and near the end.
-        let delay = Duration::from_millis(100 + 250 * (run - 1));
+        let delay = Duration::from_millis(20 + 340 * (run - 1));
         tokio::time::sleep(delay).await;
         canary.kill().expect("SIGKILL the canary");
         let killed = tokio::task::spawn_blocking(move || canary.wait_with_output())
