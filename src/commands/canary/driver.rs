@@ -895,19 +895,7 @@ impl Canary<'_> {
             if let Some(result) = self.check_requests(state, view)? {
                 return Ok(result);
             }
-            let Some(set) = view.set() else {
-                return Err(Error::Failed(format!(
-                    "statefulset {} was deleted during the canary",
-                    self.name
-                )));
-            };
-            match gate::evaluate(
-                &set,
-                &view.pods(),
-                step.partition,
-                &to_revision,
-                self.args.max_restarts,
-            ) {
+            match self.gate(view, step.partition, &to_revision)? {
                 GateOutcome::Open => break,
                 GateOutcome::Failed(reason) => return Ok(StepResult::Failed(reason)),
                 GateOutcome::Waiting(reason) => {
@@ -953,19 +941,7 @@ impl Canary<'_> {
             if let Some(result) = self.check_requests(state, view)? {
                 return Ok(result);
             }
-            let Some(set) = view.set() else {
-                return Err(Error::Failed(format!(
-                    "statefulset {} was deleted during the canary",
-                    self.name
-                )));
-            };
-            match gate::evaluate(
-                &set,
-                &view.pods(),
-                step.partition,
-                &to_revision,
-                self.args.max_restarts,
-            ) {
+            match self.gate(view, step.partition, &to_revision)? {
                 GateOutcome::Open => {}
                 GateOutcome::Failed(reason) | GateOutcome::Waiting(reason) => {
                     return Ok(StepResult::Failed(format!("during the soak: {reason}")));
@@ -1070,6 +1046,23 @@ impl Canary<'_> {
             self.renew_if_due(state, &mut last_renewal).await?;
             view.next_change().await;
         }
+    }
+
+    /// The gate for `partition` as the pods are now; the set vanishing ends the canary.
+    fn gate(&self, view: &LiveView, partition: u32, to_revision: &str) -> Result<GateOutcome> {
+        let Some(set) = view.set() else {
+            return Err(Error::Failed(format!(
+                "statefulset {} was deleted during the canary",
+                self.name
+            )));
+        };
+        Ok(gate::evaluate(
+            &set,
+            &view.pods(),
+            partition,
+            to_revision,
+            self.args.max_restarts,
+        ))
     }
 
     /// Requests from another terminal, and someone else's template change.
