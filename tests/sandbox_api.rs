@@ -83,7 +83,10 @@ async fn the_web_scenario_creates_applies_and_round_trips() {
         assert!(listed.contains(name), "{name} missing from:\n{listed}");
     }
 
-    // `get -o yaml` round-trips: replacing with it changes nothing.
+    // `get -o yaml` round-trips: replacing with it changes nothing. Wait for the
+    // rollout first: until then the controller's status writes move the
+    // resourceVersion and a replace rightly gets a Conflict.
+    kubectl_ok(&sandbox, &["rollout", "status", "sts/web", "--timeout=90s"]);
     let before = jsonpath(
         &sandbox,
         "sts/web",
