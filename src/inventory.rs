@@ -85,13 +85,30 @@ pub struct Inventory {
     pub claim_events: Listing<Event>,
 }
 
-/// What a view needs beyond the sets, pods, claims and volumes.
+/// When a view needs one of the optional lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
-    /// Storage classes and claim events, always.
+pub enum Need {
     Always,
-    /// Classes and events only when some claim is not Bound (they explain why).
+    /// Only when some claim is not Bound (the list explains why).
     WhenClaimsAreUnbound,
+    Never,
+}
+
+/// What a view needs beyond the sets, pods and claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    pub volumes: Need,
+    pub storage_classes: Need,
+    pub claim_events: Need,
+}
+
+impl Detail {
+    /// Everything, always.
+    pub const ALL: Detail = Detail {
+        volumes: Need::Always,
+        storage_classes: Need::Always,
+        claim_events: Need::Always,
+    };
 }
 
 /// Which StatefulSets a view covers.
@@ -107,77 +124,83 @@ impl Inventory {
     /// Fetch with six list calls at most (one get for a named set), the
     /// independent ones concurrently.
     pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Inventory> {
-        Self::fetch_with(connection, scope, Detail::Always).await
+        Self::fetch_with(connection, scope, Detail::ALL).await
     }
 
-    /// `fetch`, skipping the storage classes and claim events when `detail`
-    /// allows and every claim is Bound: they only explain unbound claims, so a
-    /// healthy chain costs four list calls.
+    /// `fetch`, skipping the lists `detail` does not need. Lists needed only
+    /// for unbound claims are read after the claims, and only if one is not
+    /// Bound; everything else goes out at once (after the get of a named set,
+    /// whose selector narrows the pods).
     pub async fn fetch_with(
         connection: &Connection,
         scope: &SetScope,
         detail: Detail,
     ) -> Result<Inventory> {
-        let (mut statefulsets, namespaces, pod_selector) = match scope {
+        let client = connection.client.clone();
+        let (named_set, namespaces, pod_selector) = match scope {
             SetScope::Named(name) => {
                 let set = connection.statefulset(name).await?;
                 let selector = sts::pod_selector(&set);
-                let namespaces = NamespaceScope::One(connection.namespace.clone());
-                (vec![set], namespaces, selector)
+                (
+                    Some(set),
+                    NamespaceScope::One(connection.namespace.clone()),
+                    selector,
+                )
             }
-            SetScope::All(namespaces) => {
-                let sets = list_required(connection, connection.api_in(namespaces), None).await?;
-                (sets, namespaces.clone(), None)
-            }
+            SetScope::All(namespaces) => (None, namespaces.clone(), None),
         };
-        statefulsets.sort_by(|a, b| {
-            (sts::namespace(a), sts::name(a)).cmp(&(sts::namespace(b), sts::name(b)))
-        });
-        if statefulsets.is_empty() {
-            return Ok(Inventory {
-                statefulsets,
-                pods: Vec::new(),
-                claims: Vec::new(),
-                volumes: Listing::Listed(Vec::new()),
-                storage_classes: Listing::Listed(Vec::new()),
-                claim_events: Listing::Listed(Vec::new()),
-            });
-        }
-        let client = connection.client.clone();
-        let (pods, claims, volumes) = tokio::join!(
+        let (statefulsets, pods, claims, volumes, classes, events) = tokio::join!(
+            async {
+                match named_set {
+                    Some(set) => Ok(vec![set]),
+                    None => list_required(connection, connection.api_in(&namespaces), None).await,
+                }
+            },
             list_required::<Pod>(connection, connection.api_in(&namespaces), pod_selector),
             list_required::<PersistentVolumeClaim>(
                 connection,
                 connection.api_in(&namespaces),
                 None
             ),
-            list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None),
+            list_when(detail.volumes == Need::Always, || {
+                list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None)
+            }),
+            list_when(detail.storage_classes == Need::Always, || {
+                list_optional::<StorageClass>(connection, Api::all(client.clone()), None)
+            }),
+            list_when(detail.claim_events == Need::Always, || claim_events(
+                connection,
+                &namespaces
+            )),
         );
+        let mut statefulsets = statefulsets?;
+        statefulsets.sort_by(|a, b| {
+            (sts::namespace(a), sts::name(a)).cmp(&(sts::namespace(b), sts::name(b)))
+        });
         let claims = claims?;
-        let explain = detail == Detail::Always
-            || claims.iter().any(|claim| {
-                claim.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound")
-            });
-        let (storage_classes, claim_events) = if explain {
-            let (classes, events) = tokio::join!(
-                list_optional::<StorageClass>(connection, Api::all(client), None),
-                list_optional::<Event>(
-                    connection,
-                    connection.api_in(&namespaces),
-                    Some("involvedObject.kind=PersistentVolumeClaim".to_string()),
-                ),
-            );
-            (classes?, events?)
-        } else {
-            (Listing::Listed(Vec::new()), Listing::Listed(Vec::new()))
-        };
+        let unbound = claims
+            .iter()
+            .any(|claim| claim.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound"));
+        let later = |need: Need| unbound && need == Need::WhenClaimsAreUnbound;
+        let (late_volumes, late_classes, late_events) = tokio::join!(
+            list_when(later(detail.volumes), || {
+                list_optional::<PersistentVolume>(connection, Api::all(client.clone()), None)
+            }),
+            list_when(later(detail.storage_classes), || {
+                list_optional::<StorageClass>(connection, Api::all(client.clone()), None)
+            }),
+            list_when(later(detail.claim_events), || claim_events(
+                connection,
+                &namespaces
+            )),
+        );
         Ok(Inventory {
             statefulsets,
             pods: pods?,
             claims,
-            volumes: volumes?,
-            storage_classes,
-            claim_events,
+            volumes: not_asked_is_empty(volumes?.or(late_volumes?)),
+            storage_classes: not_asked_is_empty(classes?.or(late_classes?)),
+            claim_events: not_asked_is_empty(events?.or(late_events?)),
         })
     }
 
@@ -353,6 +376,37 @@ pub fn event_time(event: &Event) -> Option<Timestamp> {
                 .as_ref()
                 .map(|time| time.0)
         })
+}
+
+/// Run `fetch` only when `wanted`; otherwise nothing was asked for.
+async fn list_when<T, F, Fut>(wanted: bool, fetch: F) -> Result<Option<Listing<T>>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Listing<T>>>,
+{
+    if wanted {
+        fetch().await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// A list nobody asked for reads as empty.
+fn not_asked_is_empty<T>(listing: Option<Listing<T>>) -> Listing<T> {
+    listing.unwrap_or_else(|| Listing::Listed(Vec::new()))
+}
+
+/// Events about claims: they say why a claim is Pending.
+async fn claim_events(
+    connection: &Connection,
+    namespaces: &NamespaceScope,
+) -> Result<Listing<Event>> {
+    list_optional(
+        connection,
+        connection.api_in(namespaces),
+        Some("involvedObject.kind=PersistentVolumeClaim".to_string()),
+    )
+    .await
 }
 
 /// A list the view cannot do without: any failure, 403 included, is an error.
@@ -580,13 +634,43 @@ mod tests {
     async fn bound_claims_need_no_classes_or_events_when_the_view_allows() {
         let (connection, seen) = fake_server(namespaced_role);
         let scope = SetScope::All(NamespaceScope::One("default".into()));
-        let inventory = Inventory::fetch_with(&connection, &scope, Detail::WhenClaimsAreUnbound)
+        let detail = Detail {
+            volumes: Need::Always,
+            storage_classes: Need::WhenClaimsAreUnbound,
+            claim_events: Need::WhenClaimsAreUnbound,
+        };
+        let inventory = Inventory::fetch_with(&connection, &scope, detail)
             .await
             .expect("fetch");
         assert_eq!(inventory.claims.len(), 3);
         let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(seen.len(), 4, "{seen:#?}");
         assert!(!seen.iter().any(|uri| uri.contains("/events")), "{seen:#?}");
+    }
+
+    #[tokio::test]
+    async fn lists_a_view_never_needs_are_not_requested() {
+        let (connection, seen) = fake_server(namespaced_role);
+        let scope = SetScope::All(NamespaceScope::One("default".into()));
+        let detail = Detail {
+            volumes: Need::Never,
+            storage_classes: Need::Always,
+            claim_events: Need::WhenClaimsAreUnbound,
+        };
+        let inventory = Inventory::fetch_with(&connection, &scope, detail)
+            .await
+            .expect("fetch");
+        assert_eq!(inventory.volumes, Listing::Listed(Vec::new()));
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen.len(), 4, "{seen:#?}");
+        assert!(
+            !seen.iter().any(|uri| uri.contains("/persistentvolumes")),
+            "{seen:#?}"
+        );
+        assert!(
+            seen.iter().any(|uri| uri.contains("/storageclasses")),
+            "{seen:#?}"
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 
 use crate::context::{Connection, NamespaceScope};
 use crate::error::Result;
-use crate::inventory::{IdentityInventory, Inventory, Listing, SERVICE_NAME_LABEL, SetScope};
+use crate::inventory::{
+    Detail, IdentityInventory, Inventory, Listing, Need, SERVICE_NAME_LABEL, SetScope,
+};
 use crate::sts;
 
 /// The objects in scope (one namespace or all), as listed.
@@ -165,26 +167,35 @@ impl<'a> Related<'a> {
     }
 }
 
-/// Fetch what `status` needs: the inventory's lists (sets, pods, claims,
-/// volumes, classes, claim events) and three more (Services, EndpointSlices,
-/// PodDisruptionBudgets); a constant number of calls whatever the size.
+/// What `status` reads beyond sets, pods and claims: classes (templates name
+/// them), claim events only to explain unbound claims, never the volumes.
+const STATUS_DETAIL: Detail = Detail {
+    volumes: Need::Never,
+    storage_classes: Need::Always,
+    claim_events: Need::WhenClaimsAreUnbound,
+};
+
+/// Fetch what `status` needs: the inventory's lists and three more (Services,
+/// EndpointSlices, PodDisruptionBudgets); a constant number of calls whatever
+/// the size, all at once across namespaces. A named set is read first: its
+/// governing Service narrows the EndpointSlices.
 pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Snapshot> {
-    let inventory = Inventory::fetch(connection, scope).await?;
-    let (namespaces, governing_service) = match scope {
-        SetScope::Named(_) => (
-            NamespaceScope::One(connection.namespace.clone()),
-            inventory.statefulsets.first().and_then(service_name),
-        ),
-        SetScope::All(namespaces) => (namespaces.clone(), None),
-    };
-    let identity = if inventory.statefulsets.is_empty() {
-        IdentityInventory {
-            services: Vec::new(),
-            endpoint_slices: Listing::Listed(Vec::new()),
-            pod_disruption_budgets: Listing::Listed(Vec::new()),
+    let (inventory, identity) = match scope {
+        SetScope::All(namespaces) => {
+            let (inventory, identity) = tokio::join!(
+                Inventory::fetch_with(connection, scope, STATUS_DETAIL),
+                IdentityInventory::fetch(connection, namespaces, None),
+            );
+            (inventory?, identity?)
         }
-    } else {
-        IdentityInventory::fetch(connection, &namespaces, governing_service).await?
+        SetScope::Named(_) => {
+            let inventory = Inventory::fetch_with(connection, scope, STATUS_DETAIL).await?;
+            let namespaces = NamespaceScope::One(connection.namespace.clone());
+            let governing_service = inventory.statefulsets.first().and_then(service_name);
+            let identity =
+                IdentityInventory::fetch(connection, &namespaces, governing_service).await?;
+            (inventory, identity)
+        }
     };
     Ok(Snapshot {
         inventory,

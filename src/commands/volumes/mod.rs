@@ -11,7 +11,7 @@ use super::Outcome;
 use crate::cli::{OutputFormat, VolumesArgs};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::inventory::{Detail, Inventory, SetScope};
+use crate::inventory::{Detail, Inventory, Need, SetScope};
 use crate::output;
 
 const SUPPORTED: &[OutputFormat] = &[
@@ -40,9 +40,13 @@ pub async fn run(context: &Context, args: VolumesArgs) -> Result<Outcome> {
     // Classes and claim events only explain unbound claims, except that the
     // wide table names every class's provisioner.
     let detail = if format == OutputFormat::Wide {
-        Detail::Always
+        Detail::ALL
     } else {
-        Detail::WhenClaimsAreUnbound
+        Detail {
+            volumes: Need::Always,
+            storage_classes: Need::WhenClaimsAreUnbound,
+            claim_events: Need::WhenClaimsAreUnbound,
+        }
     };
     let inventory = Inventory::fetch_with(&connection, &scope, detail).await?;
     let chains = chain::build_chains(&inventory);
