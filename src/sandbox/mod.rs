@@ -136,6 +136,11 @@ impl RunningSandbox {
         self.state.metrics()
     }
 
+    /// The write log `GET /sandbox/writes` serves (committed writes, microsecond clock).
+    pub fn writes(&self) -> &api::writelog::WriteLog {
+        &self.state.writes
+    }
+
     /// Stops serving, ends watches and controllers, and saves the state.
     pub async fn shutdown(self) {
         self.state.shutdown.cancel();
@@ -203,7 +208,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         data_dir.clone(),
         shutdown.clone(),
     ));
-    let tasks = controllers::spawn_all(
+    let mut tasks = controllers::spawn_all(
         cluster.clone(),
         &controllers::ControllerSettings {
             data_dir: data_dir.clone(),
@@ -211,6 +216,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
             shutdown: shutdown.clone(),
         },
     );
+    tasks.push(state.writes.follow(&cluster, shutdown.clone()));
     Ok(RunningSandbox {
         url,
         addr,

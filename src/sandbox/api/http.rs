@@ -12,6 +12,8 @@
 //!   `pods/log`, or the path) and user agent (its first word, e.g.
 //!   `kubectl/v1.37.1`); `DELETE /sandbox/metrics` resets the counts.
 //! - `GET|POST|DELETE /sandbox/faults`: see `faults.rs`.
+//! - `GET|DELETE /sandbox/writes`: every committed write with a microsecond
+//!   clock, see `writelog.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -57,6 +59,8 @@ pub struct ServerState {
     pub shutdown: CancellationToken,
     faults: RwLock<Option<FaultSpec>>,
     metrics: Mutex<BTreeMap<RequestKey, u64>>,
+    /// Every committed write with a microsecond clock (`GET /sandbox/writes`).
+    pub writes: super::writelog::WriteLog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,6 +86,7 @@ impl ServerState {
             shutdown: CancellationToken::new(),
             faults: RwLock::new(faults),
             metrics: Mutex::new(BTreeMap::new()),
+            writes: super::writelog::WriteLog::default(),
         }
     }
 
@@ -174,6 +179,11 @@ async fn admin(state: &ServerState, method: &Method, path: &str, body: Body) -> 
                 .unwrap_or_else(|p| p.into_inner())
                 .clear();
             json_response(StatusCode::OK, &state.metrics())
+        }
+        ("GET", "/sandbox/writes") => json_response(StatusCode::OK, &state.writes.to_json()),
+        ("DELETE", "/sandbox/writes") => {
+            state.writes.clear();
+            json_response(StatusCode::OK, &state.writes.to_json())
         }
         ("GET", "/sandbox/faults") => json_response(StatusCode::OK, &json!(state.faults())),
         ("DELETE", "/sandbox/faults") => {

@@ -51,6 +51,8 @@ pub struct WatchEvent {
 pub struct Change {
     pub rt: &'static ResourceType,
     pub event: WatchEvent,
+    /// When the write was committed (the server's clock, for the write log).
+    pub at: std::time::SystemTime,
 }
 
 /// A stored event also remembers the object before a modification, so a
@@ -267,6 +269,7 @@ impl Store {
         let _ = self.changes.send(Change {
             rt,
             event: stored.event,
+            at: std::time::SystemTime::now(),
         });
     }
 
