@@ -51,6 +51,10 @@ impl ResourceType {
 
     /// The verbs discovery advertises.
     pub fn verbs(&self) -> &'static [&'static str] {
+        if matches!(self.group, "authorization.k8s.io" | "authentication.k8s.io") {
+            // Reviews are answered, never stored (see api/rbac.rs).
+            return &["create"];
+        }
         &[
             "create",
             "delete",
@@ -125,6 +129,12 @@ resource!(CLUSTER_ROLES, "rbac.authorization.k8s.io", "v1", "ClusterRole", "clus
     short: [], namespaced: false, sub: [], categories: [], status: false);
 resource!(CLUSTER_ROLE_BINDINGS, "rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding",
     short: [], namespaced: false, sub: [], categories: [], status: false);
+resource!(SELF_SUBJECT_ACCESS_REVIEWS, "authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview",
+    short: [], namespaced: false, sub: [], categories: [], status: false);
+resource!(SELF_SUBJECT_RULES_REVIEWS, "authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview",
+    short: [], namespaced: false, sub: [], categories: [], status: false);
+resource!(SELF_SUBJECT_REVIEWS, "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview",
+    short: [], namespaced: false, sub: [], categories: [], status: false);
 
 /// Every served type, in the order discovery lists them.
 pub static ALL: &[&ResourceType] = &[
@@ -149,6 +159,9 @@ pub static ALL: &[&ResourceType] = &[
     &ROLE_BINDINGS,
     &CLUSTER_ROLES,
     &CLUSTER_ROLE_BINDINGS,
+    &SELF_SUBJECT_ACCESS_REVIEWS,
+    &SELF_SUBJECT_RULES_REVIEWS,
+    &SELF_SUBJECT_REVIEWS,
 ];
 
 /// The type served at `/<api|apis/group>/<version>/<plural>`.

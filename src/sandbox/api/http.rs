@@ -30,7 +30,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::auth;
+use super::auth::{self, Authenticator};
 use super::cluster::{
     Cluster, DeleteOptions, ListOptions, PatchBody, Propagation, Subresource, WriteOptions,
 };
@@ -38,6 +38,7 @@ use super::discovery;
 use super::error::ApiError;
 use super::faults::FaultSpec;
 use super::openapi;
+use super::rbac::{self, Authorizer, UserInfo};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::WatchFilter;
 use super::table::{self, IncludeObject};
@@ -57,6 +58,10 @@ pub struct ServerState {
     pub server_address: String,
     /// Ends open watches and log streams at shutdown.
     pub shutdown: CancellationToken,
+    /// Who a request comes from (admin token, service-account tokens).
+    pub authn: Authenticator,
+    /// What they may do (RBAC).
+    pub authz: Authorizer,
     faults: RwLock<Option<FaultSpec>>,
     metrics: Mutex<BTreeMap<RequestKey, u64>>,
     /// Every committed write with a microsecond clock (`GET /sandbox/writes`).
@@ -78,7 +83,11 @@ impl ServerState {
         server_address: String,
         faults: Option<FaultSpec>,
     ) -> Self {
+        // The RBAC post-start hook: the bootstrap roles and bindings exist.
+        rbac::ensure_bootstrap_policy(&cluster);
         ServerState {
+            authn: Authenticator::new(token.clone()),
+            authz: Authorizer::new(cluster.clone()),
             cluster,
             token,
             data_dir,
@@ -131,14 +140,17 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
     if auth::is_probe(&path) {
         return (StatusCode::OK, "ok").into_response();
     }
-    if !auth::authorized(&parts.headers, &state.token) {
-        return status_response(&ApiError::unauthorized());
+    let query = Query::parse(parts.uri.query());
+    match authenticate_and_authorize(&state, &parts, &path, &query) {
+        Ok(user) => {
+            parts.extensions.insert(user);
+        }
+        Err(err) => return status_response(&err),
     }
     if path == "/sandbox" || path.starts_with("/sandbox/") {
         return admin(&state, &parts.method, &path, body).await;
     }
     let route = Route::parse(&path);
-    let query = Query::parse(parts.uri.query());
     let (verb, resource) = route.describe(&parts.method, &query);
     state.count(RequestKey {
         verb,
@@ -158,6 +170,26 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
         other => serve_non_resource(&state, &parts, other),
     };
     result.unwrap_or_else(|err| status_response(&err))
+}
+
+/// The identity the request acts as (after impersonation), if it may do
+/// what it asks; 401 or 403 otherwise.
+fn authenticate_and_authorize(
+    state: &ServerState,
+    parts: &Parts,
+    path: &str,
+    query: &Query,
+) -> Result<UserInfo, ApiError> {
+    let requester = state.authn.authenticate(&parts.headers, &state.cluster)?;
+    let user = auth::impersonate(&state.authz, requester, &parts.headers)?;
+    let attributes = rbac::Attributes::from_request(
+        parts.method.as_str(),
+        path,
+        query.flag("watch"),
+        query.get("fieldSelector"),
+    );
+    state.authz.check_request(&user, &attributes)?;
+    Ok(user)
 }
 
 fn user_agent(headers: &HeaderMap) -> String {
@@ -498,12 +530,31 @@ async fn serve_resource(
     let cluster = &state.cluster;
     let ns = target_namespace(&target);
     let rendering = rendering(&parts.headers, &query)?;
+    if rbac::is_review(rt) {
+        if parts.method != Method::POST {
+            let verb = parts.method.as_str().to_lowercase();
+            return Err(ApiError::method_not_supported(rt, &verb));
+        }
+        let user = parts.extensions.get::<UserInfo>().cloned();
+        let object = parse_access_body(&parts.headers, body, rt.kind).await?;
+        let reviewed = rbac::review(&state.authz, rt, &user.unwrap_or_default(), object)?;
+        return Ok(json_response(StatusCode::CREATED, &reviewed));
+    }
     let sub = match target.subresource.as_deref() {
         None => Subresource::Main,
         Some("status") => Subresource::Status,
         Some("scale") => Subresource::Scale,
         Some("exec") => return Ok(exec(state, parts, &target, query).await),
         Some("log") if parts.method == Method::GET => return serve_log(state, &target, &query),
+        Some("token") if parts.method == Method::POST => {
+            let object = parse_access_body(&parts.headers, body, "TokenRequest").await?;
+            let name = target.name.as_deref().unwrap_or_default();
+            let namespace = ns.unwrap_or_default();
+            let issued = state
+                .authn
+                .request_token(cluster, namespace, name, object)?;
+            return Ok(json_response(StatusCode::CREATED, &issued));
+        }
         Some(_) => return Err(ApiError::method_not_supported(rt, parts.method.as_str())),
     };
     let method = parts.method.clone();
@@ -854,6 +905,18 @@ async fn parse_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
     let bytes = read_body(body).await?;
     let content_type = header(headers, http::header::CONTENT_TYPE);
     decode(content_type, &bytes)
+}
+
+/// A review or TokenRequest body: JSON, YAML, or the protobuf kubectl's
+/// typed clients send for these (`auth can-i`, `auth whoami`, `create token`).
+async fn parse_access_body(headers: &HeaderMap, body: Body, kind: &str) -> Result<Value, ApiError> {
+    let bytes = read_body(body).await?;
+    let content_type = header(headers, http::header::CONTENT_TYPE);
+    if content_type.contains("protobuf") {
+        super::protobuf::decode(kind, &bytes)
+    } else {
+        decode(content_type, &bytes)
+    }
 }
 
 fn decode(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {

@@ -11,6 +11,8 @@ pub mod http;
 pub mod http_tls;
 pub mod openapi;
 pub mod persist;
+pub mod protobuf;
+pub mod rbac;
 pub mod selectors;
 pub mod store;
 pub mod strategic;
