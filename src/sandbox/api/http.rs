@@ -536,7 +536,7 @@ async fn serve_resource(
             return Err(ApiError::method_not_supported(rt, &verb));
         }
         let user = parts.extensions.get::<UserInfo>().cloned();
-        let object = parse_access_body(&parts.headers, body, rt.kind).await?;
+        let object = parse_body(&parts.headers, body).await?;
         let reviewed = rbac::review(&state.authz, rt, &user.unwrap_or_default(), object)?;
         return Ok(json_response(StatusCode::CREATED, &reviewed));
     }
@@ -547,7 +547,7 @@ async fn serve_resource(
         Some("exec") => return Ok(exec(state, parts, &target, query).await),
         Some("log") if parts.method == Method::GET => return serve_log(state, &target, &query),
         Some("token") if parts.method == Method::POST => {
-            let object = parse_access_body(&parts.headers, body, "TokenRequest").await?;
+            let object = parse_body(&parts.headers, body).await?;
             let name = target.name.as_deref().unwrap_or_default();
             let namespace = ns.unwrap_or_default();
             let issued = state
@@ -907,20 +907,13 @@ async fn parse_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
     decode(content_type, &bytes)
 }
 
-/// A review or TokenRequest body: JSON, YAML, or the protobuf kubectl's
-/// typed clients send for these (`auth can-i`, `auth whoami`, `create token`).
-async fn parse_access_body(headers: &HeaderMap, body: Body, kind: &str) -> Result<Value, ApiError> {
-    let bytes = read_body(body).await?;
-    let content_type = header(headers, http::header::CONTENT_TYPE);
-    if content_type.contains("protobuf") {
-        super::protobuf::decode(kind, &bytes)
-    } else {
-        decode(content_type, &bytes)
-    }
-}
-
 fn decode(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("protobuf") {
+        // Only the kinds access control needs (`kubectl auth can-i`, `create
+        // token|role|rolebinding`...); others get 415.
+        return super::protobuf::decode_object(bytes, content_type);
+    }
+    if content_type.contains("cbor") {
         // Only JSON and YAML are decoded; see the module docs.
         return Err(ApiError::unsupported_media_type(content_type));
     }
