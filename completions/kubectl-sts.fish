@@ -83,9 +83,9 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l image
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l patch -d 'Template change as an RFC 6902 JSON patch or a merge patch against the StatefulSet (FILE or - for stdin)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l from -d 'Take the pod template from this StatefulSet manifest' -r -F
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l steps -d 'Rising pod counts or percentages of replicas; a final 100% is implied' -r
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l soak -d 'How long updated pods must stay Ready without restarts before the next step' -r
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l max-restarts -d 'Restarts tolerated per updated pod during a step' -r
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l step-timeout -d 'Fail a step whose pods are not all Ready within this long' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l soak -d 'How long updated pods must stay Ready without restarts before the next step [default: 30s]' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l max-restarts -d 'Restarts tolerated per updated pod during a step [default: 0]' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l step-timeout -d 'Fail a step whose pods are not all Ready within this long [default: 5m]' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l check -d 'Command run in each updated pod as a health gate (exit 0 = healthy)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l pause -d 'Wait between steps: a duration, or "manual" to wait for --promote or a key press' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l kubeconfig -d 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -106,12 +106,12 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -s v -l 
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l promote -d 'Let a paused canary of NAME continue (from another terminal)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l full -d 'With --promote: skip the remaining steps'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l abort -d 'Stop the running canary of NAME and roll it back (from another terminal)'
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l resume -d 'Continue a canary whose process died, from its recorded step'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l resume -d 'Continue a canary whose process died, from its recorded step, with its recorded gates (--soak, --max-restarts, --step-timeout, --check, --pause, --no-rollback, --rollback-on-interrupt); a gate flag given again here wins over the recorded value'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l status -d 'Show the recorded state of the canary of NAME'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l no-rollback -d 'On failure, stop where it is instead of rolling back'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l rollback-on-interrupt -d 'Roll back when interrupted with Ctrl-C (default: leave it paused, resumable)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l dry-run -d 'Show the plan and the template diff; change nothing'
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l on-delete -d 'Drive an OnDelete StatefulSet by deleting pods from the highest ordinal down'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l on-delete -d 'Drive an OnDelete StatefulSet by deleting its pods, one at a time from the highest ordinal down, as each step allows (the controller recreates them on the new revision)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -s A -l all-namespaces -d 'List across all namespaces (commands that list)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l no-color -d 'Never colour output (also: NO_COLOR in the environment)'

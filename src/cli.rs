@@ -209,17 +209,19 @@ pub struct CanaryArgs {
     #[arg(long, default_value = "1,50%,100%", value_name = "LIST")]
     pub steps: String,
 
-    /// How long updated pods must stay Ready without restarts before the next step
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
-    pub soak: Duration,
+    // The gate flags are Options so `--resume` can tell a flag given again
+    // (it wins) from one left out (the recorded value applies).
+    /// How long updated pods must stay Ready without restarts before the next step [default: 30s]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub soak: Option<Duration>,
 
-    /// Restarts tolerated per updated pod during a step
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub max_restarts: u32,
+    /// Restarts tolerated per updated pod during a step [default: 0]
+    #[arg(long, value_name = "N")]
+    pub max_restarts: Option<u32>,
 
-    /// Fail a step whose pods are not all Ready within this long
-    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
-    pub step_timeout: Duration,
+    /// Fail a step whose pods are not all Ready within this long [default: 5m]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub step_timeout: Option<Duration>,
 
     /// Command run in each updated pod as a health gate (exit 0 = healthy)
     #[arg(long, value_name = "CMD")]
@@ -241,7 +243,9 @@ pub struct CanaryArgs {
     #[arg(long, conflicts_with_all = ["resume", "status"])]
     pub abort: bool,
 
-    /// Continue a canary whose process died, from its recorded step
+    /// Continue a canary whose process died, from its recorded step, with its recorded gates
+    /// (--soak, --max-restarts, --step-timeout, --check, --pause, --no-rollback,
+    /// --rollback-on-interrupt); a gate flag given again here wins over the recorded value
     #[arg(long, conflicts_with = "status")]
     pub resume: bool,
 
@@ -261,7 +265,8 @@ pub struct CanaryArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Drive an OnDelete StatefulSet by deleting pods from the highest ordinal down
+    /// Drive an OnDelete StatefulSet by deleting its pods, one at a time from the highest
+    /// ordinal down, as each step allows (the controller recreates them on the new revision)
     #[arg(long)]
     pub on_delete: bool,
 
@@ -541,7 +546,8 @@ mod tests {
             panic!("expected canary");
         };
         assert_eq!(args.steps, "1,50%,100%");
-        assert_eq!(args.soak, Duration::from_secs(30));
+        // Unset here: the canary applies 30s, or the recorded value on --resume.
+        assert_eq!(args.soak, None);
         assert_eq!(args.image, vec!["nginx=nginx:1.27"]);
     }
 

@@ -13,6 +13,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
+use kubectl_sts::commands::canary::state::{CanaryState, Phase, STATE_ANNOTATION};
 use support::{
     TestSandbox, apply_yaml, fixture, kube_client, kubectl_ok, kubectl_sts, kubectl_sts_command,
     output_text, start_sandbox,
@@ -39,16 +40,45 @@ async fn web(replicas: u32) -> TestSandbox {
     sandbox
 }
 
-/// What the test saw happen, in order: partitions written and pods created per revision.
+/// What the test saw happen: partitions written, the canary's recorded step,
+/// and pods created per revision.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Partition(i32),
+    Step(Option<usize>),
     PodCreated { ordinal: i32, revision: String },
 }
 
-/// Record partition changes and pod creations while a canary runs.
-fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::JoinHandle<()>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+/// What the watches saw, each with its resourceVersion: the sandbox has one
+/// counter for every type, so sorting by it orders set and pod events.
+type Journal = Arc<Mutex<Vec<(u64, Seen)>>>;
+
+fn resource_version(meta: &kube::api::ObjectMeta) -> u64 {
+    meta.resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The journal in the order things happened.
+fn in_order(journal: &Journal) -> Vec<Seen> {
+    let mut entries = journal.lock().expect("lock").clone();
+    entries.sort_by_key(|(rv, _)| *rv);
+    entries.into_iter().map(|(_, seen)| seen).collect()
+}
+
+fn recorded_step(set: &StatefulSet) -> Option<usize> {
+    set.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STATE_ANNOTATION))
+        .and_then(|text| CanaryState::parse(text).ok())
+        .and_then(|state| state.current_step)
+}
+
+/// Record partition and step changes and pod creations while a canary runs.
+fn record(client: kube::Client) -> (Journal, Vec<tokio::task::JoinHandle<()>>) {
+    let seen: Journal = Arc::new(Mutex::new(Vec::new()));
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client, "default");
     let set_sink = seen.clone();
@@ -57,15 +87,22 @@ fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::Join
             .applied_objects()
             .boxed();
         let mut last_partition = None;
+        let mut last_step = None;
         while let Some(item) = stream.next().await {
             let Ok(set) = item else { continue };
+            let rv = resource_version(&set.metadata);
             let partition = kubectl_sts::sts::partition(&set);
             if last_partition != Some(partition) {
                 last_partition = Some(partition);
                 set_sink
                     .lock()
                     .expect("lock")
-                    .push(Seen::Partition(partition));
+                    .push((rv, Seen::Partition(partition)));
+            }
+            let step = recorded_step(&set);
+            if last_step != Some(step) {
+                last_step = Some(step);
+                set_sink.lock().expect("lock").push((rv, Seen::Step(step)));
             }
         }
     });
@@ -84,12 +121,15 @@ fn record(client: kube::Client) -> (Arc<Mutex<Vec<Seen>>>, Vec<tokio::task::Join
             }
             known_uids.insert(name.clone(), uid);
             if let Some(ordinal) = kubectl_sts::sts::ordinal_of_pod("web", &name) {
-                pod_sink.lock().expect("lock").push(Seen::PodCreated {
-                    ordinal,
-                    revision: kubectl_sts::sts::pod_revision(&pod)
-                        .unwrap_or_default()
-                        .to_string(),
-                });
+                pod_sink.lock().expect("lock").push((
+                    resource_version(&pod.metadata),
+                    Seen::PodCreated {
+                        ordinal,
+                        revision: kubectl_sts::sts::pod_revision(&pod)
+                            .unwrap_or_default()
+                            .to_string(),
+                    },
+                ));
             }
         }
     });
@@ -134,7 +174,7 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     recorders.iter().for_each(|task| task.abort());
 
-    let seen = seen.lock().expect("lock").clone();
+    let seen = in_order(&seen);
     let partitions: Vec<i32> = seen
         .iter()
         .filter_map(|s| match s {
@@ -161,7 +201,7 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
                 );
                 new_pods.push(*ordinal);
             }
-            Seen::PodCreated { .. } => {}
+            Seen::PodCreated { .. } | Seen::Step(_) => {}
         }
     }
     assert_eq!(new_pods, vec![4, 3, 2, 1, 0], "{seen:?}");
@@ -397,6 +437,23 @@ async fn bad_canary_requests_change_nothing() {
         "{}",
         output_text(&dry)
     );
+    let wrong_mode = kubectl_sts(
+        &sandbox,
+        &[
+            "canary",
+            "web",
+            "--image",
+            "nginx:1.27",
+            "--on-delete",
+            "--yes",
+        ],
+    );
+    assert_eq!(wrong_mode.status.code(), Some(1));
+    assert!(
+        output_text(&wrong_mode).contains("drop --on-delete"),
+        "{}",
+        output_text(&wrong_mode)
+    );
     let image = kubectl_ok(
         &sandbox,
         &[
@@ -424,9 +481,341 @@ async fn bad_canary_requests_change_nothing() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        output_text(&output).contains("OnDelete"),
+        output_text(&output).contains("OnDelete") && output_text(&output).contains("--on-delete"),
         "{}",
         output_text(&output)
+    );
+    sandbox.shutdown().await;
+}
+
+/// Switch web to the OnDelete strategy (the controller then replaces only pods someone deletes).
+fn use_on_delete(sandbox: &TestSandbox) {
+    kubectl_ok(
+        sandbox,
+        &[
+            "patch",
+            "sts",
+            "web",
+            "-p",
+            r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#,
+        ],
+    );
+}
+
+fn reasons_of_events(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("web"))
+        .filter_map(|e| e.reason.clone())
+        .collect()
+}
+
+async fn web_events(client: &kube::Client) -> Vec<String> {
+    let events = Api::<Event>::namespaced(client.clone(), "default")
+        .list(&ListParams::default())
+        .await
+        .expect("events");
+    reasons_of_events(&events.items)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_on_delete_canary_deletes_pods_highest_first_step_by_step() {
+    let sandbox = web(5).await;
+    use_on_delete(&sandbox);
+    let client = kube_client(&sandbox).await;
+    let old_revision = live_set(&client)
+        .await
+        .status
+        .and_then(|s| s.current_revision)
+        .expect("revision");
+    let (seen, recorders) = record(client.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let output = kubectl_sts(
+        &sandbox,
+        &[
+            "canary",
+            "web",
+            "--on-delete",
+            "--image",
+            "nginx=nginx:1.27",
+            "--steps",
+            "1,60%,100%",
+            "--soak",
+            "500ms",
+            "--yes",
+        ],
+    );
+    assert!(output.status.success(), "{}", output_text(&output));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    recorders.iter().for_each(|task| task.abort());
+
+    let seen = in_order(&seen);
+    // The partition is never written under OnDelete (the controller ignores it).
+    assert!(
+        seen.iter()
+            .all(|s| !matches!(s, Seen::Partition(p) if *p != 0)),
+        "{seen:?}"
+    );
+    // New pods, each under the step that allows it: steps 1, 60%, 100% of 5
+    // pods cover ordinals 4, then 3-2, then 1-0.
+    let step_floor = [4, 2, 0];
+    let mut step = None;
+    let mut new_pods = Vec::new();
+    for event in &seen {
+        match event {
+            Seen::Step(s) => step = *s,
+            Seen::PodCreated { ordinal, revision } if *revision != old_revision => {
+                let floor = step.map(|s| step_floor[s]);
+                assert!(
+                    floor.is_some_and(|f| *ordinal >= f),
+                    "web-{ordinal} updated at step {step:?}: {seen:?}"
+                );
+                new_pods.push((step.unwrap_or(99), *ordinal));
+            }
+            Seen::PodCreated { .. } | Seen::Partition(_) => {}
+        }
+    }
+    assert_eq!(
+        new_pods,
+        vec![(0, 4), (1, 3), (1, 2), (2, 1), (2, 0)],
+        "one pod at a time, highest first, step by step: {seen:?}"
+    );
+
+    let after = live_set(&client).await;
+    assert_eq!(kubectl_sts::sts::update_strategy(&after), "OnDelete");
+    let state = after
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STATE_ANNOTATION))
+        .and_then(|text| CanaryState::parse(text).ok())
+        .expect("state recorded");
+    assert_eq!(state.phase, Phase::Succeeded);
+    assert_eq!(
+        state.mode,
+        kubectl_sts::commands::canary::plan::Mode::OnDelete
+    );
+    let status = after.status.expect("status");
+    assert_eq!(status.updated_replicas, Some(5));
+    let pods = Api::<Pod>::namespaced(client.clone(), "default")
+        .list(&ListParams::default().labels("app=nginx"))
+        .await
+        .expect("pods");
+    assert_eq!(pods.items.len(), 5);
+    for pod in &pods.items {
+        assert_eq!(
+            kubectl_sts::sts::pod_revision(pod),
+            status.update_revision.as_deref()
+        );
+        assert!(kubectl_sts::sts::is_pod_ready(pod));
+    }
+    let reasons = web_events(&client).await;
+    for reason in [
+        "CanaryStarted",
+        "CanaryStep",
+        "CanaryPodDeleted",
+        "CanarySucceeded",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} missing from {reasons:?}"
+        );
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashing_on_delete_canary_deletes_its_pods_back_to_the_old_revision() {
+    let sandbox = web(3).await;
+    use_on_delete(&sandbox);
+    let client = kube_client(&sandbox).await;
+    let old_revision = live_set(&client)
+        .await
+        .status
+        .and_then(|s| s.current_revision)
+        .expect("revision");
+    let (seen, recorders) = record(client.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let output = kubectl_sts(
+        &sandbox,
+        &[
+            "canary",
+            "web",
+            "--on-delete",
+            "--image",
+            "nginx=nginx:1.27-crash",
+            "--soak",
+            "1s",
+            "--step-timeout",
+            "60s",
+            "--yes",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("canary rolled back"),
+        "{}",
+        output_text(&output)
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    recorders.iter().for_each(|task| task.abort());
+
+    // Only step 1's pod (web-2) ever ran the crashing revision, and it came back on the old one.
+    let seen = in_order(&seen);
+    let created: Vec<(i32, bool)> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::PodCreated { ordinal, revision } => Some((*ordinal, *revision == old_revision)),
+            _ => None,
+        })
+        .skip(3) // the three pods that were there before
+        .collect();
+    assert_eq!(created, vec![(2, false), (2, true)], "{seen:?}");
+
+    let after = live_set(&client).await;
+    assert_eq!(kubectl_sts::sts::update_strategy(&after), "OnDelete");
+    assert_eq!(
+        after
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers[0].image.clone()),
+        Some(Some("nginx:1.25".to_string())),
+        "template restored"
+    );
+    let pods = Api::<Pod>::namespaced(client.clone(), "default")
+        .list(&ListParams::default().labels("app=nginx"))
+        .await
+        .expect("pods");
+    assert_eq!(pods.items.len(), 3);
+    for pod in &pods.items {
+        assert_eq!(
+            kubectl_sts::sts::pod_revision(pod),
+            Some(old_revision.as_str())
+        );
+        assert!(kubectl_sts::sts::is_pod_ready(pod));
+    }
+    let reasons = web_events(&client).await;
+    for reason in ["CanaryPodDeleted", "CanaryRollingBack", "CanaryRolledBack"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} missing from {reasons:?}"
+        );
+    }
+    sandbox.shutdown().await;
+}
+
+fn interrupt(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -INT failed");
+}
+
+fn recorded(set: &StatefulSet) -> CanaryState {
+    set.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STATE_ANNOTATION))
+        .and_then(|text| CanaryState::parse(text).ok())
+        .expect("a recorded canary")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ctrl_c_leaves_a_resumable_canary_and_rolls_back_with_rollback_on_interrupt() {
+    let sandbox = web(3).await;
+    let client = kube_client(&sandbox).await;
+    let canary_args = [
+        "canary",
+        "web",
+        "--image",
+        "nginx=nginx:1.27",
+        "--soak",
+        "300ms",
+        "--pause",
+        "manual",
+        "--yes",
+    ];
+
+    // Ctrl-C without --rollback-on-interrupt: stopped where it is, lease released.
+    let canary = spawn(&sandbox, &canary_args);
+    wait_for_phase(&client, "Paused", Duration::from_secs(60)).await;
+    interrupt(&canary);
+    let output = tokio::task::spawn_blocking(move || canary.wait_with_output())
+        .await
+        .expect("join")
+        .expect("canary output");
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("interrupted at step 1 of 3"),
+        "{}",
+        output_text(&output)
+    );
+    let set = live_set(&client).await;
+    let state = recorded(&set);
+    assert_eq!(state.phase, Phase::Paused);
+    assert!(state.lease_expired(jiff::Timestamp::now()), "{state:?}");
+    assert_eq!(kubectl_sts::sts::partition(&set), 2, "left at step 1");
+
+    // Resumed without gate flags, it pauses again (the recorded --pause
+    // manual); --rollback-on-interrupt given now wins, so Ctrl-C rolls back.
+    let resumed = spawn(
+        &sandbox,
+        &["canary", "web", "--resume", "--rollback-on-interrupt"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // The interrupted run's message stays until the resumed run pauses by itself.
+        let state = recorded(&live_set(&client).await);
+        if state.holder.pid == resumed.id()
+            && state.phase == Phase::Paused
+            && state.message.starts_with("paused after step 1")
+        {
+            let gates = state.gates.expect("gates recorded");
+            assert_eq!(
+                gates.pause.as_deref(),
+                Some("manual"),
+                "recorded pause kept"
+            );
+            assert_eq!(gates.soak_ms, 300, "recorded soak kept");
+            assert!(
+                gates.rollback_on_interrupt,
+                "the flag given on --resume is recorded"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the resumed canary never paused: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    interrupt(&resumed);
+    let output = tokio::task::spawn_blocking(move || resumed.wait_with_output())
+        .await
+        .expect("join")
+        .expect("resumed output");
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
+    assert!(
+        output_text(&output).contains("canary rolled back"),
+        "{}",
+        output_text(&output)
+    );
+    let after = live_set(&client).await;
+    assert_eq!(recorded(&after).phase, Phase::RolledBack);
+    assert_eq!(kubectl_sts::sts::partition(&after), 0);
+    assert_eq!(
+        after
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers[0].image.clone()),
+        Some(Some("nginx:1.25".to_string()))
     );
     sandbox.shutdown().await;
 }

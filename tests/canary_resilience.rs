@@ -352,9 +352,16 @@ async fn a_canary_killed_at_any_point_resumes_to_the_same_end_state() {
             // Killed after its last write: the canary is already complete.
             None
         } else {
-            // The gate settings are not part of the recorded state, so the
-            // resumer repeats them (else the 30s default soak applies).
-            let resume = run_sts(&sandbox, &["canary", "web", "--resume", "--soak", "300ms"]).await;
+            // No gate flags: the resumed run must apply the recorded 300ms
+            // soak, not the 30s default.
+            if let Some(state) = &recorded {
+                assert_eq!(
+                    state.gates.as_ref().map(|g| g.soak_ms),
+                    Some(300),
+                    "run {run}: the soak is recorded"
+                );
+            }
+            let resume = run_sts(&sandbox, &["canary", "web", "--resume"]).await;
             assert!(
                 resume.status.success(),
                 "run {run} (killed after {delay:?} in {:?}): {}",
@@ -370,6 +377,14 @@ async fn a_canary_killed_at_any_point_resumes_to_the_same_end_state() {
             "run {run}, killed after {delay:?}: {}",
             resumed.as_ref().map(output_text).unwrap_or_default()
         );
+        if let Some(output) = &resumed {
+            // The resumed run soaked with the recorded 300ms, as its progress says.
+            let text = output_text(output);
+            assert!(
+                !text.contains("soaking for 30s"),
+                "run {run}: resumed with the default soak: {text}"
+            );
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     recorders.iter().for_each(|task| task.abort());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 
 use super::change::{self, ChangeSource};
 use super::gate::{self, GateOutcome};
-use super::plan::{self, PlannedStep};
+use super::plan::{self, Mode, PlannedStep};
 use super::state::{
-    self, CanaryState, Holder, PendingRequest, Phase, REQUEST_ANNOTATION, Request,
+    self, CanaryState, GateSettings, Holder, PendingRequest, Phase, REQUEST_ANNOTATION, Request,
     STATE_ANNOTATION, STATE_VERSION,
 };
 use super::{LEASE, Pause};
@@ -179,13 +179,18 @@ struct Canary<'a> {
     name: String,
     namespace: String,
     args: &'a CanaryArgs,
+    /// The gates in force: the flags, or on `--resume` the recorded ones unless given again.
+    gates: GateSettings,
     pause: Pause,
+    mode: Mode,
     reporting: Reporting,
     recorder: Recorder,
     reference: ObjectReference,
     holder: Holder,
     /// The template this canary rolls out; anything else means someone else changed it.
     new_template: PodTemplateSpec,
+    /// Interrupted: the state is written with an expired lease so anyone may resume it.
+    lease_released: bool,
 }
 
 fn this_host() -> String {
@@ -320,12 +325,7 @@ where
     }
 }
 
-pub async fn run(
-    context: &Context,
-    args: CanaryArgs,
-    format: OutputFormat,
-    pause: Pause,
-) -> Result<Outcome> {
+pub async fn run(context: &Context, args: CanaryArgs, format: OutputFormat) -> Result<Outcome> {
     let connection = context.connect().await?;
     let sets: Api<StatefulSet> = Api::namespaced(connection.client.clone(), &connection.namespace);
     let found = retry_transient("reading the statefulset", || sets.get_opt(&args.name))
@@ -359,6 +359,15 @@ pub async fn run(
         uid: set.metadata.uid.clone(),
         ..Default::default()
     };
+    let resumed = if args.resume { recorded.as_ref() } else { None };
+    let gates = super::gate_settings(&args, resumed.and_then(|s| s.gates.as_ref()))
+        .map_err(Error::Usage)?;
+    let pause = super::parse_pause(gates.pause.as_deref()).map_err(Error::Usage)?;
+    let mode = match resumed {
+        Some(state) => state.mode,
+        None if args.on_delete => Mode::OnDelete,
+        None => Mode::Partition,
+    };
     let recorder = Recorder::new(
         connection.client.clone(),
         Reporter {
@@ -372,7 +381,9 @@ pub async fn run(
         name: args.name.clone(),
         namespace,
         args: &args,
+        gates,
         pause,
+        mode,
         reporting: Reporting {
             json: format == OutputFormat::Json,
         },
@@ -380,6 +391,7 @@ pub async fn run(
         reference,
         holder,
         new_template: set.spec.template.clone(),
+        lease_released: false,
     };
 
     if args.resume {
@@ -432,8 +444,35 @@ fn show_status(
         Some(index) => format!("{} of {}", index + 1, state.steps.len()),
         None => format!("gate (0 of {})", state.steps.len()),
     };
+    let gates = match &state.gates {
+        Some(g) => format!(
+            "soak {:?}, at most {} restart(s), step timeout {:?}{}{}{}{}",
+            g.soak(),
+            g.max_restarts,
+            g.step_timeout(),
+            g.check
+                .as_ref()
+                .map(|c| format!(", check `{c}`"))
+                .unwrap_or_default(),
+            g.pause
+                .as_ref()
+                .map(|p| format!(", pause {p}"))
+                .unwrap_or_default(),
+            if g.no_rollback { ", no rollback" } else { "" },
+            if g.rollback_on_interrupt {
+                ", rollback on interrupt"
+            } else {
+                ""
+            },
+        ),
+        None => "not recorded (written by an older kubectl-sts)".to_string(),
+    };
+    let mode = match state.mode {
+        Mode::Partition => "partition",
+        Mode::OnDelete => "OnDelete (the canary deletes pods)",
+    };
     output::print(&format!(
-        "Canary of statefulset {}: {:?}\n  step:       {step}, partition {}\n  revisions:  {} -> {}\n  original partition: {}\n  holder:     {} (pid {} on {}), lease until {}\n  started:    {}\n  updated:    {}\n  message:    {}\n",
+        "Canary of statefulset {}: {:?}\n  mode:       {mode}\n  step:       {step}, partition {}\n  gates:      {gates}\n  revisions:  {} -> {}\n  original partition: {}\n  holder:     {} (pid {} on {}), lease until {}\n  started:    {}\n  updated:    {}\n  message:    {}\n",
         sts::name(set),
         state.phase,
         state.current_partition(replicas),
@@ -509,6 +548,64 @@ async fn send_request(
 }
 
 impl Canary<'_> {
+    /// The partition to write with a state change: none under OnDelete,
+    /// where the controller ignores it.
+    fn partition_write(&self, partition: u32) -> Option<u32> {
+        match self.mode {
+            Mode::Partition => Some(partition),
+            Mode::OnDelete => None,
+        }
+    }
+
+    /// OnDelete: delete the next pod at or above `partition` that is not on
+    /// `target_revision` (the controller recreates it on the update revision),
+    /// once the pods above it are there and Ready. `deleted` holds the uids
+    /// already deleted, so a view that has not caught up does not delete twice.
+    async fn delete_next(
+        &self,
+        state: &CanaryState,
+        view: &LiveView,
+        partition: u32,
+        target_revision: &str,
+        deleted: &mut Vec<String>,
+    ) -> Result<()> {
+        let Some(set) = view.set() else {
+            return Ok(());
+        };
+        let pods = view.pods();
+        let Some(pod) = gate::next_deletion(&set, &pods, partition, target_revision) else {
+            return Ok(());
+        };
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        if deleted.contains(&uid) {
+            return Ok(());
+        }
+        let from = sts::pod_revision(pod).unwrap_or("no revision").to_string();
+        // The uid precondition: never delete the replacement by mistake.
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(uid.clone()),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        let pods_api: Api<Pod> = Api::namespaced(self.connection.client.clone(), &self.namespace);
+        match retry_transient("deleting a pod", || pods_api.delete(&name, &params)).await {
+            Ok(_) => {}
+            // Gone already, or already replaced: nothing left to delete.
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+            Err(err) => return Err(self.connection.error(err)),
+        }
+        deleted.push(uid);
+        let message =
+            format!("deleted {name} (on {from}): the controller recreates it on {target_revision}");
+        self.event(EventType::Normal, "CanaryPodDeleted", message.clone())
+            .await;
+        let replicas = replicas_of(&set);
+        self.reporting.say(&self.name, state, replicas, &message)
+    }
+
     async fn event(&self, type_: EventType, reason: &str, note: String) {
         let event = KubeEvent {
             type_,
@@ -552,7 +649,11 @@ impl Canary<'_> {
                 )));
             }
             state.updated_at = now_string();
-            state.lease_expires_at = lease_until();
+            state.lease_expires_at = if self.lease_released {
+                state.updated_at.clone()
+            } else {
+                lease_until()
+            };
             state.holder = self.holder.clone();
             let mut operations = Vec::new();
             if let Some(current) = live
@@ -619,12 +720,26 @@ impl Canary<'_> {
                 self.name, existing.phase
             )));
         }
-        if sts::update_strategy(&set) != "RollingUpdate" {
-            return Err(Error::Failed(format!(
-                "statefulset \"{}\" uses the {} update strategy: the controller ignores the partition and only replaces pods that someone deletes, so a partition canary cannot work; switch it to RollingUpdate",
-                self.name,
-                sts::update_strategy(&set)
-            )));
+        match (sts::update_strategy(&set), self.mode) {
+            ("RollingUpdate", Mode::Partition) | ("OnDelete", Mode::OnDelete) => {}
+            ("OnDelete", Mode::Partition) => {
+                return Err(Error::Failed(format!(
+                    "statefulset \"{}\" uses the OnDelete update strategy: the controller ignores the partition and only replaces pods that someone deletes, so a partition canary cannot work; run it with --on-delete to have the canary delete pods itself, one at a time from the highest ordinal down, or switch the set to RollingUpdate",
+                    self.name
+                )));
+            }
+            ("RollingUpdate", Mode::OnDelete) => {
+                return Err(Error::Failed(format!(
+                    "--on-delete is for OnDelete StatefulSets; \"{}\" uses RollingUpdate, so the canary steps its partition and the controller replaces the pods: drop --on-delete",
+                    self.name
+                )));
+            }
+            (other, _) => {
+                return Err(Error::Failed(format!(
+                    "statefulset \"{}\" has the unknown update strategy {other}; a canary needs RollingUpdate (or OnDelete with --on-delete)",
+                    self.name
+                )));
+            }
         }
         let replicas = replicas_of(&set);
         let status = set.status.clone().unwrap_or_default();
@@ -637,12 +752,18 @@ impl Canary<'_> {
                 self.name
             )));
         };
-        if current != update {
+        // Kubernetes before 1.36 never advances currentRevision under OnDelete:
+        // there, every pod on the update revision means the rollout is done.
+        let all_updated = status.updated_replicas.unwrap_or(0) == sts::desired_replicas(&set)
+            && status.replicas == sts::desired_replicas(&set);
+        let current = if current == update || (self.mode == Mode::OnDelete && all_updated) {
+            update
+        } else {
             return Err(Error::Failed(format!(
                 "statefulset \"{}\" is already rolling out (revision {current} -> {update}); let it finish or `kubectl sts undo {}` first",
                 self.name, self.name
             )));
-        }
+        };
         let source = if !self.args.image.is_empty() {
             ChangeSource::Images(change::parse_images(&self.args.image).map_err(Error::Usage)?)
         } else if let Some(path) = &self.args.patch {
@@ -672,13 +793,13 @@ impl Canary<'_> {
         )
         .map_err(Error::Failed)?;
         if !self.reporting.json {
-            output::print(&plan::describe(&planned, replicas, &self.name))?;
+            output::print(&plan::describe(&planned, replicas, &self.name, self.mode))?;
             output::print(&format!(
                 "  gates: Ready for {:?} with at most {} restart(s), each step within {:?}{}\n",
-                self.args.soak,
-                self.args.max_restarts,
-                self.args.step_timeout,
-                self.args
+                self.gates.soak(),
+                self.gates.max_restarts,
+                self.gates.step_timeout(),
+                self.gates
                     .check
                     .as_ref()
                     .map(|c| format!(", `{c}` exits 0"))
@@ -690,12 +811,22 @@ impl Canary<'_> {
             output::print("dry run: nothing was changed\n")?;
             return Ok(Outcome::Success);
         }
-        let action = format!(
-            "Start the canary of {}/{}: change its pod template and lower the partition in {} step(s)",
-            self.namespace,
-            self.name,
-            planned.len()
-        );
+        // The one confirmation covers everything the canary then does,
+        // including the pod deletions of an OnDelete canary and of a rollback.
+        let action = match self.mode {
+            Mode::Partition => format!(
+                "Start the canary of {}/{}: change its pod template and lower the partition in {} step(s)",
+                self.namespace,
+                self.name,
+                planned.len()
+            ),
+            Mode::OnDelete => format!(
+                "Start the canary of {}/{}: change its pod template, then delete its {replicas} pod(s) one at a time from the highest ordinal, in {} step(s)",
+                self.namespace,
+                self.name,
+                planned.len()
+            ),
+        };
         if !prompt::confirm(&action, self.args.yes)? {
             output::print("Canary cancelled; nothing was changed.\n")?;
             return Ok(Outcome::Failed);
@@ -704,33 +835,50 @@ impl Canary<'_> {
         let now = now_string();
         let mut state = CanaryState {
             version: STATE_VERSION,
+            mode: self.mode,
             from_revision: current,
             to_revision: None,
             original_partition: sts::partition(&set),
             steps: planned,
             current_step: None,
+            gates: Some(self.gates.clone()),
             phase: Phase::Starting,
             holder: self.holder.clone(),
             lease_expires_at: lease_until(),
             started_at: now.clone(),
             updated_at: now,
             handled_request: None,
-            message: "template changed; partition at the gate".to_string(),
+            message: match self.mode {
+                Mode::Partition => "template changed; partition at the gate".to_string(),
+                Mode::OnDelete => "template changed; no pod deleted yet".to_string(),
+            },
         };
-        self.write(&mut state, Some(replicas), Some(&new_template), false)
-            .await?;
-        self.event(
-            EventType::Normal,
-            "CanaryStarted",
-            format!(
-                "canary started: partition {replicas} (gate), {} step(s) to partition 0",
-                state.steps.len()
+        let (gate, started, said) = match self.mode {
+            Mode::Partition => (
+                Some(replicas),
+                format!(
+                    "canary started: partition {replicas} (gate), {} step(s) to partition 0",
+                    state.steps.len()
+                ),
+                format!(
+                    "canary started: template changed, partition raised to {replicas} (no pod updated yet)"
+                ),
             ),
-        )
-        .await;
-        self.reporting.say(&self.name, &state, replicas, &format!(
-            "canary started: template changed, partition raised to {replicas} (no pod updated yet)"
-        ))?;
+            // OnDelete: the controller replaces nothing by itself, so the template alone is safe.
+            Mode::OnDelete => (
+                None,
+                format!(
+                    "canary started (OnDelete): {} step(s), the canary deletes the pods",
+                    state.steps.len()
+                ),
+                "canary started: template changed (OnDelete: no pod updated until the canary deletes it)".to_string(),
+            ),
+        };
+        self.write(&mut state, gate, Some(&new_template), false)
+            .await?;
+        self.event(EventType::Normal, "CanaryStarted", started)
+            .await;
+        self.reporting.say(&self.name, &state, replicas, &said)?;
         self.drive(state, false).await
     }
 
@@ -741,6 +889,8 @@ impl Canary<'_> {
             .map_err(|e| self.connection.error(e))?;
         if resumed {
             self.new_template = set.spec.template.clone();
+            // Gate flags given to --resume win, and a later resume keeps them.
+            state.gates = Some(self.gates.clone());
             // Take the canary over: from here on the recorded holder is us.
             self.write(&mut state, None, None, false).await?;
             let abort_pending = state::unhandled(&state, recorded_request(&set)?.as_ref())
@@ -775,13 +925,20 @@ impl Canary<'_> {
         }
         let first = state.current_step.unwrap_or(0);
         let mut index = first;
+        // Ctrl-C ends the step where it is: the recorded state says what happened.
+        let interrupt = tokio::signal::ctrl_c();
+        tokio::pin!(interrupt);
         while index < state.steps.len() {
-            let outcome = self.run_step(&mut state, &mut view, index).await?;
+            let outcome = tokio::select! {
+                outcome = self.run_step(&mut state, &mut view, index) => outcome?,
+                _ = &mut interrupt => StepResult::Interrupted,
+            };
             match outcome {
+                StepResult::Interrupted => return self.interrupted(&mut view).await,
                 StepResult::Next => index += 1,
                 StepResult::JumpToLast => index = state.steps.len() - 1,
                 StepResult::Failed(reason) => {
-                    if self.args.no_rollback {
+                    if self.gates.no_rollback {
                         state.phase = Phase::Stopped;
                         state.message = format!(
                             "failed at step {}: {reason}; left as it is (--no-rollback)",
@@ -812,13 +969,19 @@ impl Canary<'_> {
         // Done: put the partition back where it was.
         let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
         state.phase = Phase::Succeeded;
-        state.message = format!(
-            "all {replicas} pods on revision {}; partition back to {}",
-            state.to_revision.as_deref().unwrap_or("?"),
-            state.original_partition
-        );
-        let original = state.original_partition.max(0) as u32;
-        self.write(&mut state, Some(original), None, true).await?;
+        state.message = match self.mode {
+            Mode::Partition => format!(
+                "all {replicas} pods on revision {}; partition back to {}",
+                state.to_revision.as_deref().unwrap_or("?"),
+                state.original_partition
+            ),
+            Mode::OnDelete => format!(
+                "all {replicas} pods on revision {}",
+                state.to_revision.as_deref().unwrap_or("?"),
+            ),
+        };
+        let original = self.partition_write(state.original_partition.max(0) as u32);
+        self.write(&mut state, original, None, true).await?;
         self.event(EventType::Normal, "CanarySucceeded", state.message.clone())
             .await;
         self.reporting.say(
@@ -830,8 +993,50 @@ impl Canary<'_> {
         Ok(Outcome::Success)
     }
 
+    /// After Ctrl-C: roll back with `--rollback-on-interrupt`, else leave the
+    /// canary where it is, resumable at once (its lease released).
+    async fn interrupted(&mut self, view: &mut LiveView) -> Result<Outcome> {
+        // The step was cut short, possibly mid-write: go by what the cluster recorded.
+        let set = retry_transient("reading the statefulset", || self.api.get(&self.name))
+            .await
+            .map_err(|e| self.connection.error(e))?;
+        let Some(mut state) = recorded_state(&set)?.filter(|s| s.holder.id == self.holder.id)
+        else {
+            return Ok(Outcome::Failed);
+        };
+        if self.gates.rollback_on_interrupt {
+            return self
+                .roll_back(&mut state, view, "interrupted (Ctrl-C)")
+                .await;
+        }
+        exit_on_ctrl_c();
+        let at = state
+            .current_step
+            .map(|s| format!("step {} of {}", s + 1, state.steps.len()))
+            .unwrap_or_else(|| "the gate".to_string());
+        state.message = format!(
+            "interrupted at {at}; continue with `kubectl sts canary {name} --resume`, or roll back with `kubectl sts canary {name} --abort` then --resume",
+            name = self.name
+        );
+        self.lease_released = true;
+        self.write(&mut state, None, None, false).await?;
+        self.event(
+            EventType::Warning,
+            "CanaryInterrupted",
+            state.message.clone(),
+        )
+        .await;
+        self.reporting.say(
+            &self.name,
+            &state,
+            replicas_of(&set),
+            &state.message.clone(),
+        )?;
+        Ok(Outcome::Failed)
+    }
+
     async fn await_new_revision(&self, view: &mut LiveView, state: &CanaryState) -> Result<String> {
-        let deadline = Instant::now() + self.args.step_timeout;
+        let deadline = Instant::now() + self.gates.step_timeout();
         loop {
             if let Some(set) = view.set() {
                 let status = set.status.clone().unwrap_or_default();
@@ -846,7 +1051,7 @@ impl Canary<'_> {
             }
             if Instant::now() > deadline {
                 return Err(Error::Timeout {
-                    after: format!("{:?}", self.args.step_timeout),
+                    after: format!("{:?}", self.gates.step_timeout()),
                     what: "the StatefulSet controller did not observe the new template".into(),
                 });
             }
@@ -872,25 +1077,22 @@ impl Canary<'_> {
                 state.steps.len(),
                 step.partition
             );
-            self.write(state, Some(step.partition), None, true).await?;
-            self.event(
-                EventType::Normal,
-                "CanaryStep",
-                describe_step(&self.name, index, state.steps.len(), &step),
-            )
-            .await;
-            self.reporting.say(
-                &self.name,
-                state,
-                replicas,
-                &describe_step(&self.name, index, state.steps.len(), &step),
-            )?;
+            // OnDelete: recorded before any pod of the step is deleted, so a
+            // resumed canary never deletes below the step in force.
+            self.write(state, self.partition_write(step.partition), None, true)
+                .await?;
+            let described = describe_step(&self.name, index, state.steps.len(), &step, self.mode);
+            self.event(EventType::Normal, "CanaryStep", described.clone())
+                .await;
+            self.reporting
+                .say(&self.name, state, replicas, &described)?;
         }
 
-        // Wait for the gate.
-        let deadline = Instant::now() + self.args.step_timeout;
+        // Wait for the gate (OnDelete: deleting the step's pods one at a time).
+        let deadline = Instant::now() + self.gates.step_timeout();
         let mut last_reason = String::new();
         let mut last_renewal = Instant::now();
+        let mut deleted = Vec::new();
         loop {
             if let Some(result) = self.check_requests(state, view)? {
                 return Ok(result);
@@ -899,6 +1101,10 @@ impl Canary<'_> {
                 GateOutcome::Open => break,
                 GateOutcome::Failed(reason) => return Ok(StepResult::Failed(reason)),
                 GateOutcome::Waiting(reason) => {
+                    if self.mode == Mode::OnDelete {
+                        self.delete_next(state, view, step.partition, &to_revision, &mut deleted)
+                            .await?;
+                    }
                     if reason != last_reason {
                         self.reporting.say(
                             &self.name,
@@ -913,7 +1119,7 @@ impl Canary<'_> {
             if Instant::now() > deadline {
                 return Ok(StepResult::Failed(format!(
                     "not Ready within --step-timeout {:?}: {last_reason}",
-                    self.args.step_timeout
+                    self.gates.step_timeout()
                 )));
             }
             self.renew_if_due(state, &mut last_renewal).await?;
@@ -927,7 +1133,7 @@ impl Canary<'_> {
                 "step {}: {} pod(s) on {to_revision} Ready; soaking for {:?}",
                 index + 1,
                 step.updated_pods,
-                self.args.soak
+                self.gates.soak()
             ),
         )?;
 
@@ -935,7 +1141,7 @@ impl Canary<'_> {
         state.phase = Phase::Soaking;
         state.message = format!("step {} of {}: soaking", index + 1, state.steps.len());
         self.write(state, None, None, true).await?;
-        let soak_end = Instant::now() + self.args.soak;
+        let soak_end = Instant::now() + self.gates.soak();
         let mut last_renewal = Instant::now();
         while Instant::now() < soak_end {
             if let Some(result) = self.check_requests(state, view)? {
@@ -951,10 +1157,10 @@ impl Canary<'_> {
             view.next_change().await;
         }
 
-        if let Some(command) = &self.args.check {
+        if let Some(command) = self.gates.check.clone() {
             for ordinal in step.ordinals.clone().rev() {
                 let pod = sts::pod_name(&self.name, ordinal);
-                if let Err(reason) = self.run_check(&pod, command).await {
+                if let Err(reason) = self.run_check(&pod, &command).await {
                     return Ok(StepResult::Failed(format!("--check in {pod}: {reason}")));
                 }
             }
@@ -1038,7 +1244,7 @@ impl Canary<'_> {
                     &view.pods(),
                     step.partition,
                     state.to_revision.as_deref().unwrap_or_default(),
-                    self.args.max_restarts,
+                    self.gates.max_restarts,
                 ) {
                     return Ok(StepResult::Failed(format!("while paused: {reason}")));
                 }
@@ -1061,7 +1267,7 @@ impl Canary<'_> {
             &view.pods(),
             partition,
             to_revision,
-            self.args.max_restarts,
+            self.gates.max_restarts,
         ))
     }
 
@@ -1078,6 +1284,18 @@ impl Canary<'_> {
             return Err(Error::Failed(format!(
                 "someone else changed the pod template of statefulset {} during the canary; stopped without touching it (see `kubectl sts history {}`)",
                 self.name, self.name
+            )));
+        }
+        let expected = match self.mode {
+            Mode::Partition => "RollingUpdate",
+            Mode::OnDelete => "OnDelete",
+        };
+        if sts::update_strategy(&set) != expected {
+            return Err(Error::Failed(format!(
+                "someone switched statefulset {} from {expected} to {} during the canary, so its steps no longer hold; stopped without touching it (see `kubectl sts canary {} --status`)",
+                self.name,
+                sts::update_strategy(&set),
+                self.name
             )));
         }
         let Some(recorded) = recorded_state(&set)? else {
@@ -1136,6 +1354,7 @@ impl Canary<'_> {
         view: &mut LiveView,
         reason: &str,
     ) -> Result<Outcome> {
+        exit_on_ctrl_c();
         let replicas = view.set().map(|s| replicas_of(&s)).unwrap_or(0);
         self.reporting.say(
             &self.name,
@@ -1155,13 +1374,15 @@ impl Canary<'_> {
         let old_template = revisions::template_of(&from).map_err(Error::Failed)?;
         state.phase = Phase::RollingBack;
         state.message = format!("rolling back: {reason}");
-        self.write(state, Some(0), Some(&old_template), false)
+        self.write(state, self.partition_write(0), Some(&old_template), false)
             .await?;
         self.new_template = old_template;
 
         let pods_api: Api<Pod> = Api::namespaced(self.connection.client.clone(), &self.namespace);
-        let deadline = Instant::now() + self.args.step_timeout.max(Duration::from_secs(60));
+        let rollback_timeout = self.gates.step_timeout().max(Duration::from_secs(60));
+        let deadline = Instant::now() + rollback_timeout;
         let mut deleted: Vec<String> = Vec::new();
+        let mut deleted_uids: Vec<String> = Vec::new();
         loop {
             let Some(set) = view.set() else {
                 return Err(Error::Failed(format!(
@@ -1174,7 +1395,17 @@ impl Canary<'_> {
                 status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
             if observed && status.update_revision.as_deref() == Some(state.from_revision.as_str()) {
                 let pods = view.pods();
-                for pod in super::super::undo::stuck_pods(&set, &pods) {
+                // OnDelete: nothing goes back unless deleted, highest ordinal first.
+                let stuck = match self.mode {
+                    Mode::Partition => super::super::undo::stuck_pods(&set, &pods),
+                    Mode::OnDelete => Vec::new(),
+                };
+                if self.mode == Mode::OnDelete {
+                    let from = state.from_revision.clone();
+                    self.delete_next(state, view, 0, &from, &mut deleted_uids)
+                        .await?;
+                }
+                for pod in stuck {
                     let name = pod.metadata.name.clone().unwrap_or_default();
                     if deleted.contains(&name) {
                         continue;
@@ -1209,7 +1440,7 @@ impl Canary<'_> {
                 state.message = format!("rollback did not finish: {reason}");
                 let _ = self.write(state, None, None, false).await;
                 return Err(Error::Timeout {
-                    after: format!("{:?}", self.args.step_timeout.max(Duration::from_secs(60))),
+                    after: format!("{rollback_timeout:?}"),
                     what: format!(
                         "rolling back statefulset {}; check it with `kubectl sts status {}`",
                         self.name, self.name
@@ -1220,8 +1451,8 @@ impl Canary<'_> {
         }
         state.phase = Phase::RolledBack;
         state.message = format!("rolled back to {}: {reason}", state.from_revision);
-        let original = state.original_partition.max(0) as u32;
-        self.write(state, Some(original), None, false).await?;
+        let original = self.partition_write(state.original_partition.max(0) as u32);
+        self.write(state, original, None, false).await?;
         self.event(
             EventType::Warning,
             "CanaryRolledBack",
@@ -1232,10 +1463,16 @@ impl Canary<'_> {
             &self.name,
             state,
             replicas,
-            &format!(
-                "canary rolled back: every pod is on {} and Ready, partition back to {}",
-                state.from_revision, state.original_partition
-            ),
+            &match self.mode {
+                Mode::Partition => format!(
+                    "canary rolled back: every pod is on {} and Ready, partition back to {}",
+                    state.from_revision, state.original_partition
+                ),
+                Mode::OnDelete => format!(
+                    "canary rolled back: every pod is on {} and Ready",
+                    state.from_revision
+                ),
+            },
         )?;
         Ok(Outcome::Failed)
     }
@@ -1246,22 +1483,48 @@ enum StepResult {
     JumpToLast,
     Failed(String),
     Aborted,
+    /// Ctrl-C.
+    Interrupted,
 }
 
-fn describe_step(set_name: &str, index: usize, total: usize, step: &PlannedStep) -> String {
+fn describe_step(
+    set_name: &str,
+    index: usize,
+    total: usize,
+    step: &PlannedStep,
+    mode: Mode,
+) -> String {
     let pods: Vec<String> = step
         .ordinals
         .clone()
         .rev()
         .map(|o| sts::pod_name(set_name, o))
         .collect();
-    format!(
-        "step {} of {total} ({}): partition {} -> updating {}",
-        index + 1,
-        step.size,
-        step.partition,
-        pods.join(", ")
-    )
+    match mode {
+        Mode::Partition => format!(
+            "step {} of {total} ({}): partition {} -> updating {}",
+            index + 1,
+            step.size,
+            step.partition,
+            pods.join(", ")
+        ),
+        Mode::OnDelete => format!(
+            "step {} of {total} ({}): deleting pods not yet updated among {}, one at a time",
+            index + 1,
+            step.size,
+            pods.join(", ")
+        ),
+    }
+}
+
+/// Once the canary handles Ctrl-C itself, a further Ctrl-C (during a
+/// rollback, say) ends the process; the recorded state lets `--resume` finish.
+fn exit_on_ctrl_c() {
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// A line typed at the terminal promotes a manual pause (not with --yes, which
@@ -1288,7 +1551,11 @@ fn read_input(path: &str) -> Result<String> {
             .map_err(|e| Error::io("reading the patch from stdin", e))?;
         return Ok(text);
     }
-    std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("cannot read {path}: {e}")))
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read {path}: {e}; check the path (- reads standard input)"
+        ))
+    })
 }
 
 #[cfg(test)]

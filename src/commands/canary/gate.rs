@@ -86,6 +86,41 @@ pub fn evaluate(
     GateOutcome::Open
 }
 
+/// OnDelete: the pod to delete next so the pods at or above `partition` move
+/// to `target_revision`, one at a time from the highest ordinal: the highest
+/// pod not on it yet, once every pod above it is on it, Running and Ready.
+/// None while a pod is missing, terminating or not Ready yet (wait), or when
+/// every pod is on the target revision.
+pub fn next_deletion<'a>(
+    set: &StatefulSet,
+    pods: &'a [Pod],
+    partition: u32,
+    target_revision: &str,
+) -> Option<&'a Pod> {
+    let set_name = sts::name(set);
+    let ordinals = sts::ordinals(set);
+    let first = ordinals
+        .start
+        .saturating_add(i32::try_from(partition).unwrap_or(i32::MAX));
+    for ordinal in (first..ordinals.end).rev() {
+        let pod_name = sts::pod_name(set_name, ordinal);
+        let pod = pods
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(pod_name.as_str()))?;
+        if sts::is_pod_terminating(pod) {
+            return None;
+        }
+        if sts::pod_revision(pod) != Some(target_revision) {
+            return Some(pod);
+        }
+        let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+        if !running || !sts::is_pod_ready(pod) {
+            return None;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +196,40 @@ mod tests {
             evaluate(&set(), &[], 3, "new", 0),
             GateOutcome::Waiting("web-3 does not exist yet".into())
         );
+    }
+
+    fn deletion(pods: &[Pod], partition: u32, target: &str) -> Option<String> {
+        next_deletion(&set(), pods, partition, target).and_then(|p| p.metadata.name.clone())
+    }
+
+    #[test]
+    fn on_delete_replaces_one_pod_at_a_time_from_the_highest_ordinal() {
+        let old = |o| pod(o, "old", "Running", true, 0, None);
+        let mut pods = vec![old(0), old(1), old(2), old(3)];
+        assert_eq!(deletion(&pods, 2, "new").as_deref(), Some("web-3"));
+        // web-3 gone (being recreated): wait, delete nothing else.
+        pods.pop();
+        assert_eq!(deletion(&pods, 2, "new"), None);
+        pods.push(pod(
+            3,
+            "new",
+            "Pending",
+            false,
+            0,
+            Some("ContainerCreating"),
+        ));
+        assert_eq!(deletion(&pods, 2, "new"), None, "not Ready yet");
+        pods[3] = pod(3, "new", "Running", true, 0, None);
+        assert_eq!(deletion(&pods, 2, "new").as_deref(), Some("web-2"));
+        pods[2] = pod(2, "new", "Running", true, 0, None);
+        assert_eq!(deletion(&pods, 2, "new"), None, "the step is done");
+        assert_eq!(
+            deletion(&pods, 0, "new").as_deref(),
+            Some("web-1"),
+            "never below the partition until it is lowered"
+        );
+        // Rolling back: the new pods go, highest first.
+        assert_eq!(deletion(&pods, 0, "old").as_deref(), Some("web-3"));
     }
 
     #[test]

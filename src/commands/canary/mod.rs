@@ -20,9 +20,53 @@ use super::Outcome;
 use crate::cli::{CanaryArgs, OutputFormat};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use state::{GateSettings, millis};
 
 /// How long a driver's claim on a canary lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(30);
+
+/// `--soak` when neither given nor recorded.
+pub const DEFAULT_SOAK: Duration = Duration::from_secs(30);
+/// `--step-timeout` when neither given nor recorded.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The gates a run applies: each flag given on the command line, else the
+/// value recorded by the canary being resumed, else the default.
+pub fn gate_settings(
+    args: &CanaryArgs,
+    recorded: Option<&GateSettings>,
+) -> Result<GateSettings, String> {
+    let settings = GateSettings {
+        soak_ms: args
+            .soak
+            .map(millis)
+            .or(recorded.map(|r| r.soak_ms))
+            .unwrap_or(millis(DEFAULT_SOAK)),
+        max_restarts: args
+            .max_restarts
+            .or(recorded.map(|r| r.max_restarts))
+            .unwrap_or(0),
+        step_timeout_ms: args
+            .step_timeout
+            .map(millis)
+            .or(recorded.map(|r| r.step_timeout_ms))
+            .unwrap_or(millis(DEFAULT_STEP_TIMEOUT)),
+        check: args
+            .check
+            .clone()
+            .or_else(|| recorded.and_then(|r| r.check.clone())),
+        pause: args
+            .pause
+            .clone()
+            .or_else(|| recorded.and_then(|r| r.pause.clone())),
+        // A switch can only be turned on by a flag; left out, the recorded choice stands.
+        no_rollback: args.no_rollback || recorded.is_some_and(|r| r.no_rollback),
+        rollback_on_interrupt: args.rollback_on_interrupt
+            || recorded.is_some_and(|r| r.rollback_on_interrupt),
+    };
+    parse_pause(settings.pause.as_deref())?;
+    Ok(settings)
+}
 
 /// `--pause`: between steps, for a while or until promoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,18 +110,73 @@ pub async fn run(context: &Context, args: CanaryArgs) -> Result<Outcome> {
             "use one of --image, --patch and --from, not several".to_string()
         }));
     }
-    if args.on_delete {
+    if args.on_delete && control {
         return Err(Error::Usage(
-            "--on-delete is not supported yet: switch the StatefulSet to RollingUpdate to canary it with a partition".to_string(),
+            "--on-delete chooses how a new canary runs; a resumed canary keeps its recorded mode, so do not pass it with --promote, --abort, --resume or --status".to_string(),
         ));
     }
-    let pause = parse_pause(args.pause.as_deref()).map_err(Error::Usage)?;
-    driver::run(context, args, format, pause).await
+    // Bad values fail before anything is read from the cluster.
+    gate_settings(&args, None).map_err(Error::Usage)?;
+    driver::run(context, args, format).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(words: &[&str]) -> CanaryArgs {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(
+            ["kubectl-sts", "canary", "web"].iter().chain(words.iter()),
+        )
+        .expect("valid arguments");
+        match cli.command {
+            crate::cli::Command::Canary(args) => args,
+            _ => panic!("expected canary"),
+        }
+    }
+
+    #[test]
+    fn gates_default_when_neither_given_nor_recorded() {
+        let gates = gate_settings(&args(&["--image", "nginx:1.27"]), None).unwrap();
+        assert_eq!(gates.soak(), DEFAULT_SOAK);
+        assert_eq!(gates.step_timeout(), DEFAULT_STEP_TIMEOUT);
+        assert_eq!(gates.max_restarts, 0);
+        assert_eq!((gates.check, gates.pause), (None, None));
+        assert!(!gates.no_rollback && !gates.rollback_on_interrupt);
+    }
+
+    #[test]
+    fn resume_takes_the_recorded_gates_and_flags_given_again_win() {
+        let recorded = GateSettings {
+            soak_ms: 300,
+            max_restarts: 2,
+            step_timeout_ms: 60_000,
+            check: Some("true".into()),
+            pause: Some("manual".into()),
+            no_rollback: true,
+            rollback_on_interrupt: true,
+        };
+        let resumed = gate_settings(&args(&["--resume"]), Some(&recorded)).unwrap();
+        assert_eq!(resumed, recorded, "nothing given: everything recorded");
+        let overridden = gate_settings(
+            &args(&[
+                "--resume", "--soak", "2s", "--pause", "10s", "--check", "false",
+            ]),
+            Some(&recorded),
+        )
+        .unwrap();
+        assert_eq!(overridden.soak(), Duration::from_secs(2));
+        assert_eq!(overridden.pause.as_deref(), Some("10s"));
+        assert_eq!(overridden.check.as_deref(), Some("false"));
+        assert_eq!(overridden.max_restarts, 2, "not given: recorded");
+        assert_eq!(overridden.step_timeout(), Duration::from_secs(60));
+        assert!(
+            gate_settings(&args(&["--resume", "--pause", "later"]), Some(&recorded))
+                .unwrap_err()
+                .contains("--pause manual")
+        );
+    }
 
     #[test]
     fn pauses_parse() {

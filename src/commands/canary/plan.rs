@@ -12,6 +12,17 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+/// How a canary moves pods to the new revision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// RollingUpdate: the canary lowers the partition, the controller replaces the pods.
+    #[default]
+    Partition,
+    /// OnDelete (`--on-delete`): the controller only recreates deleted pods, so
+    /// the canary deletes them itself, highest ordinal first.
+    OnDelete,
+}
+
 /// One entry of `--steps`: a pod count or a percentage of the replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,19 +68,19 @@ pub fn parse_steps(text: &str) -> Result<Vec<StepSize>, String> {
             })?;
             if value == 0 || value > 100 {
                 return Err(format!(
-                    "invalid --steps \"{text}\": {item} is out of range (1% to 100%)"
+                    "invalid --steps \"{text}\": {item} is out of range; use percentages from 1% to 100%"
                 ));
             }
             StepSize::Percent(value)
         } else {
             let value: u32 = item.parse().map_err(|_| {
                 format!(
-                    "invalid --steps \"{text}\": \"{item}\" is neither a pod count nor a percentage"
+                    "invalid --steps \"{text}\": \"{item}\" is neither a pod count nor a percentage; use e.g. 1,25%,100%"
                 )
             })?;
             if value == 0 {
                 return Err(format!(
-                    "invalid --steps \"{text}\": a step of 0 pods updates nothing"
+                    "invalid --steps \"{text}\": a step of 0 pods updates nothing; start at 1 or more"
                 ));
             }
             StepSize::Pods(value)
@@ -138,7 +149,10 @@ pub fn plan(
 }
 
 /// Human text of a plan, shown before anything changes.
-pub fn describe(plan: &[PlannedStep], replicas: u32, set_name: &str) -> String {
+pub fn describe(plan: &[PlannedStep], replicas: u32, set_name: &str, mode: Mode) -> String {
+    if mode == Mode::OnDelete {
+        return describe_on_delete(plan, replicas, set_name);
+    }
     let mut text = format!(
         "Plan for statefulset {set_name} ({replicas} replicas):\n  gate: partition {replicas} (no pod updates yet)\n"
     );
@@ -157,6 +171,32 @@ pub fn describe(plan: &[PlannedStep], replicas: u32, set_name: &str) -> String {
             step.updated_pods,
             ordinals.join(", ")
         ));
+    }
+    text
+}
+
+/// The plan of an OnDelete canary: which pods each step deletes.
+fn describe_on_delete(plan: &[PlannedStep], replicas: u32, set_name: &str) -> String {
+    let mut text = format!(
+        "Plan for statefulset {set_name} ({replicas} replicas, OnDelete):\n  the template changes first; no pod is replaced until the canary deletes it\n"
+    );
+    let mut done = None;
+    for (index, step) in plan.iter().enumerate() {
+        let deleted: Vec<String> = step
+            .ordinals
+            .clone()
+            .rev()
+            .filter(|o| done.as_ref().is_none_or(|d: &Range<i32>| !d.contains(o)))
+            .map(|o| format!("{set_name}-{o}"))
+            .collect();
+        text.push_str(&format!(
+            "  step {}: {:>4} -> delete {} one at a time ({} updated in all)\n",
+            index + 1,
+            step.size,
+            deleted.join(", "),
+            step.updated_pods,
+        ));
+        done = Some(step.ordinals.clone());
     }
     text
 }
@@ -246,11 +286,27 @@ mod tests {
     #[test]
     fn the_plan_names_the_pods_each_step_updates() {
         let steps = plan(&parse_steps("1,60%").unwrap(), 5, 0).unwrap();
-        let text = describe(&steps, 5, "web");
+        let text = describe(&steps, 5, "web", Mode::Partition);
         assert!(text.contains("gate: partition 5"), "{text}");
         assert!(text.contains("partition 4, 1 updated: web-4"), "{text}");
         assert!(
             text.contains("partition 2, 3 updated: web-4, web-3, web-2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_on_delete_plan_names_the_pods_each_step_deletes() {
+        let steps = plan(&parse_steps("1,60%").unwrap(), 5, 0).unwrap();
+        let text = describe(&steps, 5, "web", Mode::OnDelete);
+        assert!(text.contains("OnDelete"), "{text}");
+        assert!(text.contains("step 1:    1 -> delete web-4 one"), "{text}");
+        assert!(
+            text.contains("step 2:  60% -> delete web-3, web-2 one at a time (3 updated"),
+            "{text}"
+        );
+        assert!(
+            text.contains("step 3: 100% -> delete web-1, web-0 one"),
             "{text}"
         );
     }

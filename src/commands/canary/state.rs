@@ -3,22 +3,30 @@
 //! partition change, so a killed process can be resumed from the last step
 //! that really happened.
 //!
-//! Annotation `kubectl-sts.io/canary`, a JSON document:
+//! Annotation `kubectl-sts.io/canary`, a JSON document (every field is
+//! described in docs/CANARY.md):
 //! ```json
-//! {"version":1,"fromRevision":"web-6c5d8f7b9","toRevision":"web-7d9f5c6b8",
+//! {"version":1,"mode":"Partition","fromRevision":"web-6c5d8f7b9","toRevision":"web-7d9f5c6b8",
 //!  "originalPartition":0,"steps":[...PlannedStep...],"currentStep":1,
+//!  "gates":{"soakMs":30000,"maxRestarts":0,"stepTimeoutMs":300000,"check":null,
+//!           "pause":null,"noRollback":false,"rollbackOnInterrupt":false},
 //!  "phase":"Soaking","holder":{"id":"...","host":"...","pid":123},
 //!  "leaseExpiresAt":"2026-11-23T10:00:30Z","startedAt":"...","updatedAt":"...",
 //!  "handledRequest":null,"message":"step 2 of 3: partition 2"}
 //! ```
+//! `mode` and `gates` came later: an annotation without them reads as a
+//! partition canary whose gates are not recorded (`--resume` then takes the
+//! flags it is given, or their defaults).
 //! `--promote` and `--abort` from another terminal write a second annotation,
 //! `kubectl-sts.io/canary-request` (`{"id":"...","request":"Abort","at":"..."}`),
 //! which only they write; the driver records the id it acted on as
 //! `handledRequest`, so neither side can overwrite the other.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::plan::PlannedStep;
+use super::plan::{Mode, PlannedStep};
 
 pub const STATE_ANNOTATION: &str = "kubectl-sts.io/canary";
 pub const REQUEST_ANNOTATION: &str = "kubectl-sts.io/canary-request";
@@ -67,10 +75,53 @@ pub enum Request {
     Abort,
 }
 
+/// The gate flags a canary runs with, recorded so `--resume` applies the
+/// same gates (flags given again to `--resume` win).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateSettings {
+    /// `--soak`, in milliseconds.
+    pub soak_ms: u64,
+    /// `--max-restarts`.
+    pub max_restarts: u32,
+    /// `--step-timeout`, in milliseconds.
+    pub step_timeout_ms: u64,
+    /// `--check`.
+    #[serde(default)]
+    pub check: Option<String>,
+    /// `--pause` as given (`30s`, `manual`), None for no pause.
+    #[serde(default)]
+    pub pause: Option<String>,
+    /// `--no-rollback`.
+    #[serde(default)]
+    pub no_rollback: bool,
+    /// `--rollback-on-interrupt`.
+    #[serde(default)]
+    pub rollback_on_interrupt: bool,
+}
+
+impl GateSettings {
+    pub fn soak(&self) -> Duration {
+        Duration::from_millis(self.soak_ms)
+    }
+
+    pub fn step_timeout(&self) -> Duration {
+        Duration::from_millis(self.step_timeout_ms)
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryState {
     pub version: u32,
+    /// How pods are moved to the new revision; `Partition` when absent (older annotations).
+    #[serde(default)]
+    pub mode: Mode,
     pub from_revision: String,
     /// Known once the controller has observed the new template.
     pub to_revision: Option<String>,
@@ -78,6 +129,9 @@ pub struct CanaryState {
     pub steps: Vec<PlannedStep>,
     /// Index into `steps` of the step whose partition is written; None at the gate.
     pub current_step: Option<usize>,
+    /// The gate flags; None in annotations written before they were recorded.
+    #[serde(default)]
+    pub gates: Option<GateSettings>,
     pub phase: Phase,
     pub holder: Holder,
     pub lease_expires_at: String,
@@ -174,12 +228,22 @@ mod tests {
     fn state(phase: Phase, lease: &str) -> CanaryState {
         CanaryState {
             version: STATE_VERSION,
+            mode: Mode::OnDelete,
             from_revision: "web-a".into(),
             to_revision: Some("web-b".into()),
             original_partition: 0,
             steps: super::super::plan::plan(&[super::super::plan::StepSize::Pods(1)], 3, 0)
                 .unwrap(),
             current_step: Some(0),
+            gates: Some(GateSettings {
+                soak_ms: 300,
+                max_restarts: 1,
+                step_timeout_ms: 60_000,
+                check: Some("test -f /ready".into()),
+                pause: Some("manual".into()),
+                no_rollback: false,
+                rollback_on_interrupt: true,
+            }),
             phase,
             holder: Holder {
                 id: "x".into(),
@@ -200,7 +264,27 @@ mod tests {
         let parsed = CanaryState::parse(&original.to_json()).unwrap();
         assert_eq!(parsed, original);
         assert!(original.to_json().contains("\"fromRevision\":\"web-a\""));
+        assert!(original.to_json().contains("\"mode\":\"OnDelete\""));
+        assert!(original.to_json().contains("\"soakMs\":300"));
         assert_eq!(parsed.current_partition(3), 2);
+        let gates = parsed.gates.expect("gates recorded");
+        assert_eq!(gates.soak(), Duration::from_millis(300));
+        assert_eq!(gates.step_timeout(), Duration::from_secs(60));
+        assert_eq!(gates.pause.as_deref(), Some("manual"));
+        assert!(gates.rollback_on_interrupt && !gates.no_rollback);
+    }
+
+    #[test]
+    fn an_annotation_written_before_gates_and_mode_were_recorded_still_parses() {
+        // Exactly what kubectl-sts wrote before `mode` and `gates` existed.
+        let old = r#"{"version":1,"fromRevision":"web-6c5d8f7b9","toRevision":"web-7d9f5c6b8","originalPartition":0,"steps":[{"size":"1","updatedPods":1,"partition":2,"ordinals":{"start":2,"end":3}},{"size":"100%","updatedPods":3,"partition":0,"ordinals":{"start":0,"end":3}}],"currentStep":0,"phase":"Soaking","holder":{"id":"h","host":"box","pid":7},"leaseExpiresAt":"2026-11-23T10:00:30Z","startedAt":"2026-11-23T10:00:00Z","updatedAt":"2026-11-23T10:00:00Z","handledRequest":null,"message":"step 1 of 2: soaking"}"#;
+        let parsed = CanaryState::parse(old).unwrap();
+        assert_eq!(parsed.mode, Mode::Partition);
+        assert_eq!(parsed.gates, None);
+        assert_eq!(parsed.current_partition(3), 2);
+        assert_eq!(parsed.steps[1].ordinals, 0..3);
+        // Written back, it gains the new fields and still round-trips.
+        assert_eq!(CanaryState::parse(&parsed.to_json()).unwrap(), parsed);
     }
 
     #[test]

@@ -613,7 +613,7 @@ mod tests {
         assert_eq!(good.image, vec![CANARY_IMAGE.to_string()]);
         assert_eq!(good.steps, "1,50%,100%");
         assert!(good.yes);
-        assert_eq!(good.step_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(good.step_timeout, Some(std::time::Duration::from_secs(60)));
         let broken = parsed(Stage::CanaryRollback);
         assert_eq!(broken.image, vec![BROKEN_IMAGE.to_string()]);
         assert!(broken.yes && !broken.no_rollback);
