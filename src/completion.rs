@@ -212,6 +212,11 @@ pub fn complete(words: &[String]) -> (TypedWords, Completion) {
                 (Some("namespace"), Some(v)) => state.global.namespace = Some(v),
                 (Some("context"), Some(v)) => state.global.context = Some(v),
                 (Some("kubeconfig"), Some(v)) => state.global.kubeconfig = Some(v.into()),
+                // Look up names as the identity the command would run as.
+                (Some("cluster"), Some(v)) => state.global.cluster = Some(v),
+                (Some("user"), Some(v)) => state.global.user = Some(v),
+                (Some("as"), Some(v)) => state.global.impersonate = Some(v),
+                (Some("as-group"), Some(v)) => state.global.impersonate_groups.push(v),
                 _ => {}
             }
         } else if state.subcommand.is_none() {
@@ -378,6 +383,23 @@ mod tests {
         assert_eq!(typed.global.namespace.as_deref(), Some("prod"));
         let (_, after_name) = complete(&words(&["watch", "web", ""]));
         assert_eq!(values(&after_name), Vec::<String>::new());
+    }
+
+    #[test]
+    fn names_are_looked_up_as_the_identity_typed() {
+        let typed_words = [
+            "--as",
+            "jane",
+            "--as-group=devs",
+            "--user",
+            "u",
+            "history",
+            "w",
+        ];
+        let (typed, _) = complete(&words(&typed_words));
+        assert_eq!(typed.global.impersonate.as_deref(), Some("jane"));
+        assert_eq!(typed.global.impersonate_groups, ["devs"]);
+        assert_eq!(typed.global.user.as_deref(), Some("u"));
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub enum Error {
     )]
     Unauthorized { url: String, message: String },
 
-    #[error(
-        "forbidden: {message}\nAsk your cluster admin for the missing permission (see the RBAC section of the README)."
-    )]
+    /// The API server's 403 message, then the permission it names and where
+    /// the Roles are documented.
+    #[error("{message}\n{}", forbidden_advice(.message))]
     Forbidden { message: String },
 
     #[error("{}", not_found_message(.name, .namespace, .existing))]
@@ -83,6 +83,42 @@ pub enum Error {
 
     #[error("unexpected error from the Kubernetes client: {0}")]
     Client(String),
+}
+
+/// What to do about a 403: the missing permission, when the message names it.
+fn forbidden_advice(message: &str) -> String {
+    let needed = missing_permission(message)
+        .map(|p| format!("Missing permission: {p}.\n"))
+        .unwrap_or_default();
+    format!(
+        "{needed}Ask your cluster admin for the missing permission; docs/RBAC.md lists the Role each kubectl-sts command needs (rbac/*.yaml)."
+    )
+}
+
+/// The permission an upstream 403 message says is missing: from `User "u"
+/// cannot list resource "pods" in API group "" in the namespace "db"` comes
+/// `list on "pods" (API group "") in namespace "db"`.
+pub fn missing_permission(message: &str) -> Option<String> {
+    let (_, denied) = message.split_once("\" cannot ")?;
+    if let Some((verb, rest)) = denied.split_once(" path \"") {
+        let path = rest.split('"').next()?;
+        return Some(format!(
+            "{verb} on path \"{path}\" (a ClusterRole's nonResourceURLs)"
+        ));
+    }
+    let (verb, rest) = denied.split_once(" resource \"")?;
+    let (resource, rest) = rest.split_once('"')?;
+    let (group, rest) = rest.strip_prefix(" in API group \"")?.split_once('"')?;
+    let scope = if let Some(rest) = rest.strip_prefix(" in the namespace \"") {
+        format!("in namespace \"{}\"", rest.split('"').next()?)
+    } else if rest.starts_with(" at the cluster scope") {
+        "cluster-wide (a ClusterRole with a ClusterRoleBinding)".to_string()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{verb} on \"{resource}\" (API group \"{group}\") {scope}"
+    ))
 }
 
 fn not_found_message(name: &str, namespace: &str, existing: &[String]) -> String {
@@ -222,6 +258,39 @@ mod tests {
         );
         assert!(matches!(pipe, Error::BrokenPipe));
         assert_eq!(pipe.exit_code(), EXIT_OK);
+    }
+
+    #[test]
+    fn forbidden_messages_name_the_missing_permission() {
+        assert_eq!(
+            missing_permission(
+                "pods is forbidden: User \"jane\" cannot list resource \"pods\" in API group \"\" in the namespace \"db\""
+            )
+            .as_deref(),
+            Some("list on \"pods\" (API group \"\") in namespace \"db\"")
+        );
+        assert_eq!(
+            missing_permission(
+                "persistentvolumes is forbidden: User \"jane\" cannot list resource \"persistentvolumes\" in API group \"\" at the cluster scope: RBAC: role.rbac.authorization.k8s.io \"x\" not found"
+            )
+            .as_deref(),
+            Some("list on \"persistentvolumes\" (API group \"\") cluster-wide (a ClusterRole with a ClusterRoleBinding)")
+        );
+        assert_eq!(
+            missing_permission("forbidden: User \"jane\" cannot get path \"/metrics\"").as_deref(),
+            Some("get on path \"/metrics\" (a ClusterRole's nonResourceURLs)")
+        );
+        assert_eq!(missing_permission("pods \"web-0\" is forbidden: "), None);
+        let err = Error::Forbidden {
+            message: "statefulsets.apps \"web\" is forbidden: User \"u\" cannot patch resource \"statefulsets\" in API group \"apps\" in the namespace \"default\"".into(),
+        };
+        let text = err.to_string();
+        let needed = "Missing permission: patch on \"statefulsets\" (API group \"apps\") in namespace \"default\".";
+        assert!(text.contains(needed), "{text}");
+        assert!(
+            text.contains("Ask your cluster admin for the missing permission"),
+            "{text}"
+        );
     }
 
     #[test]
