@@ -57,7 +57,7 @@ pub struct GlobalArgs {
     pub output: Option<OutputFormat>,
 
     /// Time to wait for one API request before giving up (e.g. 5s, 1m; 0 = no limit)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Option<Duration>,
 
     /// Never colour output (also: NO_COLOR in the environment)
@@ -180,7 +180,7 @@ pub struct WatchArgs {
     pub until: Option<UntilCondition>,
 
     /// Give up after this long (e.g. 90s, 5m); without --until, stop watching then (exit 0)
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub timeout: Option<Duration>,
 
     /// One timestamped line per transition even on a terminal (also: -o wide)
@@ -212,7 +212,7 @@ pub struct CanaryArgs {
     // The gate flags are Options so `--resume` can tell a flag given again
     // (it wins) from one left out (the recorded value applies).
     /// How long updated pods must stay Ready without restarts before the next step [default: 30s]
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub soak: Option<Duration>,
 
     /// Restarts tolerated per updated pod during a step [default: 0]
@@ -220,7 +220,7 @@ pub struct CanaryArgs {
     pub max_restarts: Option<u32>,
 
     /// Fail a step whose pods are not all Ready within this long [default: 5m]
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub step_timeout: Option<Duration>,
 
     /// Command run in each updated pod as a health gate (exit 0 = healthy)
@@ -228,7 +228,7 @@ pub struct CanaryArgs {
     pub check: Option<String>,
 
     /// Wait between steps: a duration, or "manual" to wait for --promote or a key press
-    #[arg(long, value_name = "DURATION|manual")]
+    #[arg(long, value_name = "DURATION|manual", allow_hyphen_values = true)]
     pub pause: Option<String>,
 
     /// Let a paused canary of NAME continue (from another terminal)
@@ -299,7 +299,7 @@ pub struct VerifyArgs {
     pub yes: bool,
 
     /// Give up waiting for a replacement pod after this long
-    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub timeout: Duration,
 
     /// Leave the marker files in place
@@ -357,7 +357,7 @@ pub struct UndoArgs {
     pub no_wait: bool,
 
     /// Give up waiting for the pods after this long
-    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5m", value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub timeout: Duration,
 }
 
@@ -399,11 +399,11 @@ pub struct SandboxArgs {
     pub faults: Option<String>,
 
     /// How long a container takes to start
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub start_delay: Option<Duration>,
 
     /// How long a started container takes to become Ready
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub ready_delay: Option<Duration>,
 }
 
@@ -428,6 +428,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration: use e.g. 30s, 5m or 1h".to_string());
+    }
+    // Duration flags take hyphen values so that these get a message of their own.
+    if text.starts_with("--") {
+        return Err(format!(
+            "expected a duration, found the flag \"{text}\": use e.g. 30s, 5m or 1h"
+        ));
+    }
+    if text.starts_with('-') {
+        return Err(format!(
+            "invalid duration \"{text}\": a duration cannot be negative; use e.g. 30s, 5m or 1h"
+        ));
     }
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
@@ -529,6 +540,11 @@ mod tests {
         assert!(parse(&["volumes", "-o", "xml"]).is_err());
         assert!(parse(&["watch", "web", "--until", "soon"]).is_err());
         assert!(parse(&["watch", "web", "--timeout", "ten"]).is_err());
+        let negative = parse(&["watch", "web", "--timeout", "-1s"]).unwrap_err();
+        assert!(
+            negative.to_string().contains("cannot be negative"),
+            "{negative}"
+        );
         assert!(parse(&["canary"]).is_err(), "canary needs a name");
         assert!(parse(&["canary", "web", "--promote", "--abort"]).is_err());
         assert!(
@@ -578,6 +594,11 @@ mod tests {
                 .contains("unknown unit \"x\"")
         );
         assert!(parse_duration("s").is_err());
+        assert!(
+            parse_duration("-1s")
+                .unwrap_err()
+                .contains("cannot be negative")
+        );
         assert!(parse_duration("10").is_ok());
     }
 }

@@ -147,9 +147,29 @@ impl Connection {
                     name: name.to_string(),
                     namespace: self.namespace.clone(),
                     existing,
+                    elsewhere: self.namespaces_holding(name).await,
                 })
             }
         }
+    }
+}
+
+impl Connection {
+    /// Other namespaces with a StatefulSet of this name, for the "forgot -n"
+    /// hint; empty when we may not list across namespaces.
+    async fn namespaces_holding(&self, name: &str) -> Vec<String> {
+        let api: Api<StatefulSet> = Api::all(self.client.clone());
+        let params = ListParams::default().fields(&format!("metadata.name={name}"));
+        api.list_metadata(&params)
+            .await
+            .map(|list| {
+                list.items
+                    .into_iter()
+                    .filter_map(|m| m.metadata.namespace)
+                    .filter(|ns| *ns != self.namespace)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -160,16 +180,40 @@ fn kubeconfig_error(err: KubeconfigError, path: Option<&Path>) -> Error {
             reason: io.to_string(),
         },
         KubeconfigError::Parse(parse) => Error::KubeconfigUnreadable {
-            path: path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("$KUBECONFIG")),
-            reason: format!("not valid kubeconfig YAML: {parse}"),
+            path: kubeconfig_source(path),
+            // The parser's first line says where; the rest is a source excerpt.
+            reason: format!(
+                "not valid kubeconfig YAML: {}",
+                first_line(&parse.to_string())
+            ),
         },
         KubeconfigError::LoadContext(name) => Error::KubeconfigInvalid(format!(
             "context \"{name}\" is not in the kubeconfig; list contexts with `kubectl config get-contexts`"
+        )),
+        KubeconfigError::LoadClusterOfContext(name) => Error::KubeconfigInvalid(format!(
+            "cluster \"{name}\" is not in the kubeconfig; list clusters with `kubectl config get-clusters`"
         )),
         KubeconfigError::CurrentContextNotSet => Error::KubeconfigInvalid(
             "no current context is set; pass --context NAME or run `kubectl config use-context NAME`".to_string(),
         ),
         other => Error::KubeconfigInvalid(other.to_string()),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line)
+}
+
+/// Where the kubeconfig came from, for messages: the flag, else KUBECONFIG as
+/// given (possibly several files), else ~/.kube/config.
+fn kubeconfig_source(flag: Option<&Path>) -> PathBuf {
+    if let Some(path) = flag {
+        return path.to_path_buf();
+    }
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(value) => PathBuf::from(value),
+        None => default_kubeconfig_path().unwrap_or_else(|| PathBuf::from("~/.kube/config")),
     }
 }
 
@@ -196,6 +240,27 @@ pub fn read_kubeconfig(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
     }
 }
 
+/// Problems kube would report vaguely or not at all: an empty file, and a
+/// --user that names nobody (client-go then sends no credentials).
+fn check_usable(kubeconfig: &Kubeconfig, global: &GlobalArgs) -> Result<()> {
+    let file = kubeconfig_source(global.kubeconfig.as_deref())
+        .display()
+        .to_string();
+    if kubeconfig.contexts.is_empty() && kubeconfig.clusters.is_empty() {
+        return Err(Error::KubeconfigInvalid(format!(
+            "{file} defines no clusters or contexts: point --kubeconfig or KUBECONFIG at your cluster's kubeconfig, or start the built-in sandbox with `kubectl sts sandbox`"
+        )));
+    }
+    if let Some(user) = &global.user
+        && !kubeconfig.auth_infos.iter().any(|info| &info.name == user)
+    {
+        return Err(Error::KubeconfigInvalid(format!(
+            "user \"{user}\" is not in the kubeconfig; list users with `kubectl config get-users`"
+        )));
+    }
+    Ok(())
+}
+
 async fn load_config(global: &GlobalArgs) -> Result<kube::Config> {
     let options = KubeConfigOptions {
         context: global.context.clone(),
@@ -203,9 +268,12 @@ async fn load_config(global: &GlobalArgs) -> Result<kube::Config> {
         user: global.user.clone(),
     };
     let mut config = match read_kubeconfig(global.kubeconfig.as_deref())? {
-        Some(kubeconfig) => kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| kubeconfig_error(e, global.kubeconfig.as_deref()))?,
+        Some(kubeconfig) => {
+            check_usable(&kubeconfig, global)?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| kubeconfig_error(e, global.kubeconfig.as_deref()))?
+        }
         None => kube::Config::incluster().map_err(|_| Error::NoKubeconfig)?,
     };
     if let Some(timeout) = global.request_timeout.filter(|t| !t.is_zero()) {

@@ -23,7 +23,9 @@ pub enum Error {
     )]
     NoKubeconfig,
 
-    #[error("cannot read kubeconfig {path}: {reason}")]
+    #[error(
+        "cannot read kubeconfig {path}: {reason}; check --kubeconfig and KUBECONFIG, or start the built-in sandbox with `kubectl sts sandbox`"
+    )]
     KubeconfigUnreadable { path: PathBuf, reason: String },
 
     #[error("invalid kubeconfig: {0}")]
@@ -44,12 +46,14 @@ pub enum Error {
     #[error("{message}\n{}", forbidden_advice(.message))]
     Forbidden { message: String },
 
-    #[error("{}", not_found_message(.name, .namespace, .existing))]
+    #[error("{}", not_found_message(.name, .namespace, .existing, .elsewhere))]
     StatefulSetNotFound {
         name: String,
         namespace: String,
         /// StatefulSets that do exist in the namespace (shown when there are few).
         existing: Vec<String>,
+        /// Other namespaces that hold a StatefulSet of this name (a forgotten -n).
+        elsewhere: Vec<String>,
     },
 
     /// Any other failure the API server reported, with its own message.
@@ -59,6 +63,24 @@ pub enum Error {
         reason: String,
         message: String,
     },
+
+    /// The server throttled or failed the request (429, 5xx) and went on
+    /// doing so through the retries `retry.rs` makes where they are safe.
+    #[error(
+        "the API server at {url} failed the request with {code} {reason}: {message}\nIt may be overloaded or restarting (kubectl-sts already repeated what was safe to repeat): try again shortly; `kubectl get --raw='/readyz?verbose'` shows its health."
+    )]
+    ServerFailing {
+        url: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    /// The server did not answer within --request-timeout: it is there, but slow.
+    #[error(
+        "the API server at {url} did not answer in time (--request-timeout)\nIt is slow or overloaded: try again shortly, or allow it longer with --request-timeout (0 means no limit)."
+    )]
+    ServerTimedOut { url: String },
 
     #[error("timed out after {after}: {what}")]
     Timeout { after: String, what: String },
@@ -121,8 +143,29 @@ pub fn missing_permission(message: &str) -> Option<String> {
     ))
 }
 
-fn not_found_message(name: &str, namespace: &str, existing: &[String]) -> String {
+fn not_found_message(
+    name: &str,
+    namespace: &str,
+    existing: &[String],
+    elsewhere: &[String],
+) -> String {
     let mut message = format!("statefulset \"{name}\" not found in namespace \"{namespace}\"");
+    match elsewhere {
+        [] => {}
+        [other] => {
+            message.push_str(&format!(
+                "\nIt exists in namespace \"{other}\": add -n {other}."
+            ));
+            return message;
+        }
+        several => {
+            message.push_str(&format!(
+                "\nIt exists in namespaces {}: add -n NAMESPACE.",
+                several.join(", ")
+            ));
+            return message;
+        }
+    }
     match existing.len() {
         0 => message.push_str(
             "\nThis namespace has no StatefulSets; pick another with -n NAMESPACE, or look everywhere with `kubectl sts status -A`.",
@@ -162,6 +205,12 @@ impl Error {
     pub fn from_kube(err: kube::Error, server_url: &str) -> Self {
         match err {
             kube::Error::Api(status) => Self::from_status(&status, server_url),
+            kube::Error::HyperError(e) if is_timeout(&e) => Error::ServerTimedOut {
+                url: server_url.to_string(),
+            },
+            kube::Error::Service(e) if is_timeout(e.as_ref()) => Error::ServerTimedOut {
+                url: server_url.to_string(),
+            },
             kube::Error::HyperError(e) => Error::Unreachable {
                 url: server_url.to_string(),
                 reason: root_cause(&e),
@@ -188,6 +237,21 @@ impl Error {
             403 => Error::Forbidden {
                 message: status.message.clone(),
             },
+            429 | 500 | 502 | 503 | 504 => Error::ServerFailing {
+                url: server_url.to_string(),
+                code: status.code,
+                // A plain-text answer (the throttling filters') has no reason: kube
+                // puts a placeholder there; the HTTP reason phrase says more.
+                reason: match status.reason.as_str() {
+                    "" | "Failed to parse error data" => http::StatusCode::from_u16(status.code)
+                        .ok()
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("Error")
+                        .to_string(),
+                    reason => reason.to_string(),
+                },
+                message: status.message.trim().to_string(),
+            },
             _ => Error::Api {
                 code: status.code,
                 reason: if status.reason.is_empty() {
@@ -204,6 +268,29 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Api { code: 404, .. })
     }
+}
+
+/// A client-side timeout anywhere in the chain (--request-timeout's read or
+/// connect timeout), as opposed to a refused or broken connection.
+fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+            // An io::Error's source() skips the error it wraps.
+            if let Some(inner) = io.get_ref() {
+                current = Some(inner as &(dyn std::error::Error + 'static));
+                continue;
+            }
+        }
+        if err.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// The innermost message of an error chain: "Connection refused (os error 111)"
@@ -232,6 +319,7 @@ mod tests {
             name: "wbe".into(),
             namespace: "default".into(),
             existing: vec!["web".into(), "redis-sts".into()],
+            elsewhere: vec![],
         };
         let text = err.to_string();
         assert!(text.starts_with("statefulset \"wbe\" not found in namespace \"default\""));
@@ -245,8 +333,66 @@ mod tests {
             name: "web".into(),
             namespace: "prod".into(),
             existing: vec![],
+            elsewhere: vec![],
         };
         assert!(err.to_string().contains("-n NAMESPACE"));
+    }
+
+    #[test]
+    fn not_found_points_at_the_namespace_that_has_it() {
+        let err = Error::StatefulSetNotFound {
+            name: "cart".into(),
+            namespace: "default".into(),
+            existing: vec!["web".into()],
+            elsewhere: vec!["shop".into()],
+        };
+        assert!(err.to_string().contains("add -n shop"), "{err}");
+        let err = Error::StatefulSetNotFound {
+            name: "cart".into(),
+            namespace: "default".into(),
+            existing: vec![],
+            elsewhere: vec!["shop".into(), "staging".into()],
+        };
+        assert!(
+            err.to_string().contains("namespaces shop, staging"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn server_trouble_names_the_server_the_code_and_what_to_do() {
+        let throttled = kube::core::Status::failure(
+            "Too many requests, please try again later.\n",
+            "Failed to parse error data",
+        )
+        .with_code(429);
+        let text = Error::from_kube(kube::Error::Api(throttled.boxed()), "https://x:6443")
+            .to_string();
+        assert!(
+            text.starts_with("the API server at https://x:6443 failed the request with 429 Too Many Requests: Too many requests, please try again later.\n"),
+            "{text}"
+        );
+        assert!(text.contains("try again shortly"), "{text}");
+        let unavailable = kube::core::Status::failure("etcd is down", "ServiceUnavailable")
+            .with_code(503);
+        let err = Error::from_kube(kube::Error::Api(unavailable.boxed()), "https://x:6443");
+        assert!(err.to_string().contains("503 ServiceUnavailable: etcd is down"), "{err}");
+        assert_eq!(err.exit_code(), EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_timeout_says_the_server_is_slow_not_gone() {
+        let timed_out = kube::Error::Service(Box::new(std::io::Error::other(
+            std::io::Error::from(std::io::ErrorKind::TimedOut),
+        )));
+        let text = Error::from_kube(timed_out, "https://x:6443").to_string();
+        assert!(text.contains("did not answer in time"), "{text}");
+        assert!(text.contains("--request-timeout"), "{text}");
+        let refused = kube::Error::Service(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        let err = Error::from_kube(refused, "https://x:6443");
+        assert!(matches!(err, Error::Unreachable { .. }), "{err}");
     }
 
     #[test]

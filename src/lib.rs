@@ -14,6 +14,7 @@ pub mod sandbox;
 pub mod sts;
 
 use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 
@@ -62,7 +63,8 @@ fn finish(result: error::Result<Outcome>) -> i32 {
         Ok(Outcome::Failed) => EXIT_FAILED,
         Err(Error::BrokenPipe) => EXIT_OK,
         Err(err) => {
-            eprintln!("error: {err}");
+            // stderr may be a closed pipe too; the exit code still tells.
+            let _ = writeln!(std::io::stderr(), "error: {err}");
             err.exit_code()
         }
     }
@@ -71,12 +73,14 @@ fn finish(result: error::Result<Outcome>) -> i32 {
 /// -v logs our API calls (kube's request spans), higher levels add HTTP detail.
 fn init_logging(verbosity: u8) {
     let filter = match verbosity {
-        0 => "warn",
+        // kube logs each failed connection and watch error itself; we report them once, in words.
+        0 => "warn,kube_client::client::builder=off,kube_runtime::watcher=off",
         1..=5 => "warn,kubectl_sts=debug,kube_client=debug,kube_runtime=debug",
         _ => "debug,hyper=info,h2=info,rustls=info,tower=info",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .try_init();
 }

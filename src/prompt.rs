@@ -13,7 +13,8 @@ pub fn confirm(action: &str, yes: bool) -> Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::Usage(format!(
-            "refusing to {action} without confirmation: no terminal to ask on; pass --yes to proceed"
+            "refusing to {} without confirmation: no terminal to ask on; pass --yes to proceed",
+            lowercase_first(action)
         )));
     }
     let mut stderr = std::io::stderr();
@@ -26,6 +27,15 @@ pub fn confirm(action: &str, yes: bool) -> Result<bool> {
         .read_line(&mut answer)
         .map_err(|e| Error::io("reading the answer", e))?;
     Ok(is_yes(&answer))
+}
+
+/// "Delete pod web-0" as a prompt, "delete pod web-0" inside a sentence.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn is_yes(answer: &str) -> bool {
@@ -43,6 +53,12 @@ mod tests {
         assert!(!is_yes("\n"));
         assert!(!is_yes("n"));
         assert!(!is_yes("yep"));
+    }
+
+    #[test]
+    fn the_refusal_reads_as_a_sentence() {
+        assert_eq!(lowercase_first("Roll back web"), "roll back web");
+        assert_eq!(lowercase_first(""), "");
     }
 
     #[test]

@@ -149,15 +149,21 @@ pub fn undo_target(
 ) -> Result<ControllerRevision, String> {
     let mut sorted = revisions.to_vec();
     sorted.sort_by_key(|rev| rev.revision.unwrap_or(0));
+    let numbers = sorted
+        .iter()
+        .filter_map(|rev| rev.revision)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     match to_revision {
-        None if sorted.len() < 2 => Err("no earlier revision to roll back to".to_string()),
+        None if sorted.len() < 2 => Err(format!(
+            "there is no earlier revision to roll back to (revisions: {numbers})"
+        )),
         None => Ok(sorted[sorted.len() - 2].clone()),
         Some(number) => sorted
             .into_iter()
             .find(|rev| rev.revision == Some(number))
-            .ok_or_else(|| {
-                format!("revision {number} not found; list them with `kubectl sts history`")
-            }),
+            .ok_or_else(|| format!("revision {number} not found (revisions: {numbers})")),
     }
 }
 
@@ -271,7 +277,7 @@ mod tests {
         assert!(
             undo_target(&revisions, Some(9))
                 .unwrap_err()
-                .contains("revision 9 not found")
+                .contains("revision 9 not found (revisions: 1, 2, 3)")
         );
         assert!(undo_target(&revisions[..1], None).is_err());
     }

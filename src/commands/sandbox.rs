@@ -18,6 +18,13 @@ pub async fn run(_context: &Context, args: SandboxArgs) -> Result<Outcome> {
     };
     sandbox::run_cli(options).await.map_err(|err| match err {
         SandboxError::Faults(_) => Error::Usage(err.to_string()),
+        SandboxError::Listen { ref source, .. }
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            Error::Failed(format!(
+                "sandbox: {err}\nSomething (another sandbox?) already listens there: pick another --port, or leave it out for any free port."
+            ))
+        }
         other => Error::Failed(format!("sandbox: {other}")),
     })?;
     Ok(Outcome::Success)

@@ -53,7 +53,12 @@ pub async fn run(context: &Context, args: UndoArgs) -> Result<Outcome> {
     let set = connection.statefulset(&args.name).await?;
     let (all_revisions, _) = fetch_history(&connection, &set).await?;
     let owned = revisions::controlled_revisions(&set, &all_revisions);
-    let target = revisions::undo_target(&owned, args.to_revision).map_err(Error::Failed)?;
+    let target = revisions::undo_target(&owned, args.to_revision).map_err(|e| {
+        Error::Failed(format!(
+            "cannot roll back statefulset \"{}\": {e}; see them with `kubectl sts history {}`",
+            args.name, args.name
+        ))
+    })?;
     let number = target.revision.unwrap_or(0);
     let qualified = format!("statefulset.apps/{}", args.name);
 

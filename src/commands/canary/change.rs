@@ -72,7 +72,7 @@ fn with_images(
             Some(c) => c.image = Some(image.clone()),
             None => {
                 return Err(format!(
-                    "container \"{target}\" is not in the pod template; containers: {}",
+                    "container \"{target}\" is not in the pod template; use --image CONTAINER=IMAGE with one of: {}",
                     names.join(", ")
                 ));
             }
@@ -85,7 +85,15 @@ fn with_images(
 fn parse_document(text: &str, what: &str) -> Result<Value, String> {
     serde_json::from_str(text)
         .or_else(|_| serde_saphyr::from_str::<Value>(text))
-        .map_err(|e| format!("{what} is neither JSON nor YAML: {e}"))
+        .map_err(|e| {
+            // The parser's first line says where; the rest is a source excerpt.
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or_default();
+            format!(
+                "{what} is neither JSON nor YAML ({}): write a JSON patch (a list of operations) or a merge patch (an object)",
+                line.strip_prefix("error: ").unwrap_or(line)
+            )
+        })
 }
 
 /// The set without its template: what a canary change must leave alone.
@@ -135,7 +143,12 @@ fn with_patch(set: &StatefulSet, text: &str) -> Result<PodTemplateSpec, String> 
             let operations: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| format!("the --patch file is not a valid RFC 6902 JSON patch: {e}"))?;
             json_patch::patch(&mut after, &operations)
-                .map_err(|e| format!("the JSON patch does not apply to the StatefulSet: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "the JSON patch does not apply to the StatefulSet: {e}; compare its paths and values with `kubectl get statefulset {} -o json`",
+                        set.metadata.name.as_deref().unwrap_or_default()
+                    )
+                })?;
         }
         Value::Object(_) => json_patch::merge(&mut after, &patch),
         _ => {

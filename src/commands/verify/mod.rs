@@ -72,13 +72,20 @@ fn shell_quote(text: &str) -> String {
 /// The ordinals to verify, highest first.
 pub fn ordinals_to_verify(set: &StatefulSet, requested: &[i32]) -> Result<Vec<i32>> {
     let range = sts::ordinals(set);
+    if range.is_empty() {
+        // Nothing would be checked, and "every marker survived" would be a lie.
+        return Err(Error::Failed(format!(
+            "statefulset \"{name}\" has 0 replicas: there is no pod to verify; scale it up first (kubectl scale statefulset {name} --replicas=1)",
+            name = sts::name(set)
+        )));
+    }
     let mut ordinals: Vec<i32> = if requested.is_empty() {
         range.clone().collect()
     } else {
         for ordinal in requested {
             if !range.contains(ordinal) {
                 return Err(Error::Usage(format!(
-                    "--ordinal {ordinal} is not one of statefulset {}'s ordinals ({}..{})",
+                    "--ordinal {ordinal} is not one of statefulset {}'s ordinals: pick from {} to {}, or leave --ordinal out to verify them all",
                     sts::name(set),
                     range.start,
                     range.end - 1
@@ -213,7 +220,7 @@ pub async fn run(context: &Context, args: VerifyArgs) -> Result<Outcome> {
         let mounts = judge::data_mounts(pod, &templates);
         if mounts.is_empty() {
             return Err(Error::Failed(format!(
-                "pod {name} mounts no data volume (no claim, emptyDir or hostPath): there is nothing to verify"
+                "pod {name} mounts no data volume (no claim, emptyDir or hostPath): there is nothing to verify; give the StatefulSet volumeClaimTemplates to keep data across pod recreation"
             )));
         }
         targets.push((*ordinal, pod.clone(), mounts));
@@ -574,6 +581,8 @@ mod tests {
         let err = ordinals_to_verify(&set(3), &[5]).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         assert!(err.to_string().contains("--ordinal 5"));
+        let err = ordinals_to_verify(&set(0), &[]).unwrap_err();
+        assert!(err.to_string().contains("0 replicas"), "{err}");
     }
 
     #[test]

@@ -67,7 +67,8 @@ pub fn check_args(args: &WatchArgs, all_namespaces: bool) -> Result<()> {
     }
     if args.until.is_some() && args.name.is_none() {
         return Err(Error::Usage(
-            "--until needs the NAME of the StatefulSet to wait for".to_string(),
+            "--until waits for one StatefulSet: give its NAME (kubectl sts watch NAME --until ready)"
+                .to_string(),
         ));
     }
     Ok(())
@@ -242,6 +243,8 @@ struct Session {
     live_log: VecDeque<String>,
     /// The last watch error, shown until that watch delivers again.
     notice: Option<(WatchedKind, String)>,
+    /// The error behind `notice`, for the last words if the watch never recovers.
+    failing: Option<String>,
     dirty: bool,
     /// Something was printed since the last state snapshot (log mode).
     changed_since_snapshot: bool,
@@ -331,6 +334,7 @@ impl Session {
             synced: false,
             live_log: VecDeque::new(),
             notice: None,
+            failing: None,
             dirty: true,
             changed_since_snapshot: false,
             last_frame: Vec::new(),
@@ -388,6 +392,7 @@ impl Session {
                 .is_some_and(|(failed, _)| failed == kind)
         {
             self.notice = None;
+            self.failing = None;
             self.dirty = true;
         }
         match fed {
@@ -427,6 +432,7 @@ impl Session {
                         eprintln!("warning: {notice}");
                     }
                     self.notice = Some((kind, notice));
+                    self.failing = Some(error.to_string());
                     self.dirty = true;
                 }
             }
@@ -689,12 +695,22 @@ impl Session {
             (Stop::Met, _) => Ok(Outcome::Success),
             (Stop::TimedOut, Some(until)) => {
                 let name = self.the_view().map(SetView::name).unwrap_or_default();
+                let mut what = render::missing_summary(until, name, &missing);
+                if let Some(error) = &self.failing {
+                    what.push_str(&format!("\nThe watch was failing at the end: {error}"));
+                }
                 Err(Error::Timeout {
                     after: timeout.map_or_else(String::new, human_duration),
-                    what: render::missing_summary(until, name, &missing),
+                    what,
                 })
             }
-            (Stop::TimedOut, None) => Ok(Outcome::Success),
+            // A watch that ends blind must not look like one that saw everything.
+            (Stop::TimedOut, None) => match &self.failing {
+                Some(error) => Err(Error::Failed(format!(
+                    "the watch was failing when --timeout ended it: {error}"
+                ))),
+                None => Ok(Outcome::Success),
+            },
             (Stop::Interrupted, Some(_)) => {
                 eprintln!("stopped before the condition held: {}", missing.join("; "));
                 Ok(Outcome::Failed)
