@@ -395,6 +395,16 @@ pub struct SandboxArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Make requests fail for resilience testing, e.g. "error-rate=0.1,codes=500:429,cut-watches=5s"
+    ///
+    /// Comma-separated settings: error-rate=F (that fraction of requests is
+    /// refused), codes=C:C... (their codes: 500, 429 with Retry-After, 503,
+    /// 504; default 500), delay=D (every request waits D first),
+    /// cut-watches=D (open watches end D after they start),
+    /// expire-watches=F (that fraction of watches resuming from a
+    /// resourceVersion get 410 Expired), timeout-writes=F (that fraction of
+    /// writes is carried out but answered 504 Timeout). Change them while it
+    /// runs with POST /sandbox/faults (JSON: errorRate, codes, delayMs,
+    /// cutWatchesAfterMs, expireWatches, timeoutWrites).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
 

@@ -90,8 +90,8 @@ impl Context {
             self.global.namespace.as_deref(),
             Some(&config.default_namespace),
         );
-        let client =
-            kube::Client::try_from(config).map_err(|e| Error::from_kube(e, &server_url))?;
+        // Retries what a flaky server refuses or drops, where repeating is safe.
+        let client = crate::retry::client(config).map_err(|e| Error::from_kube(e, &server_url))?;
         Ok(Connection {
             client,
             namespace,

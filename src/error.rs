@@ -285,7 +285,10 @@ fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
                 continue;
             }
         }
-        if err.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout)
+        {
             return true;
         }
         current = err.source();
@@ -366,17 +369,21 @@ mod tests {
             "Failed to parse error data",
         )
         .with_code(429);
-        let text = Error::from_kube(kube::Error::Api(throttled.boxed()), "https://x:6443")
-            .to_string();
+        let text =
+            Error::from_kube(kube::Error::Api(throttled.boxed()), "https://x:6443").to_string();
         assert!(
             text.starts_with("the API server at https://x:6443 failed the request with 429 Too Many Requests: Too many requests, please try again later.\n"),
             "{text}"
         );
         assert!(text.contains("try again shortly"), "{text}");
-        let unavailable = kube::core::Status::failure("etcd is down", "ServiceUnavailable")
-            .with_code(503);
+        let unavailable =
+            kube::core::Status::failure("etcd is down", "ServiceUnavailable").with_code(503);
         let err = Error::from_kube(kube::Error::Api(unavailable.boxed()), "https://x:6443");
-        assert!(err.to_string().contains("503 ServiceUnavailable: etcd is down"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("503 ServiceUnavailable: etcd is down"),
+            "{err}"
+        );
         assert_eq!(err.exit_code(), EXIT_FAILED);
     }
 

@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod output;
 pub mod podexec;
 pub mod prompt;
+pub mod retry;
 pub mod revisions;
 pub mod sandbox;
 pub mod sts;

@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::runtime::wait::await_condition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 
 use super::Outcome;
 use super::history::{colour_diff, fetch_history};
@@ -17,6 +16,7 @@ use crate::context::{Connection, Context, FIELD_MANAGER};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt;
+use crate::retry;
 use crate::revisions;
 use crate::sts;
 
@@ -93,14 +93,7 @@ pub async fn run(context: &Context, args: UndoArgs) -> Result<Outcome> {
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..Default::default()
     };
-    let patched = api
-        .patch(
-            &args.name,
-            &params,
-            &Patch::Strategic(target.data.0.clone()),
-        )
-        .await
-        .map_err(|e| connection.error(e))?;
+    let patched = write_template(&connection, &api, &set, &target, &params).await?;
     output::print(&format!("{qualified} rolled back to revision {number}\n"))?;
     if args.no_wait {
         return Ok(Outcome::Success);
@@ -124,6 +117,54 @@ pub async fn run(context: &Context, args: UndoArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Writes the revision's template as `kubectl rollout undo` does, guarded by
+/// the resourceVersion the diff above was made from, so the rollback is all
+/// or nothing. Server errors are repeated; when the last answer is not a
+/// success, the set is read again to tell a write that landed (its answer
+/// lost, or a repeat refused by the guard) from one that did not.
+async fn write_template(
+    connection: &Connection,
+    api: &Api<StatefulSet>,
+    set: &StatefulSet,
+    target: &ControllerRevision,
+    params: &PatchParams,
+) -> Result<StatefulSet> {
+    let name = sts::name(set);
+    let mut patch = target.data.0.clone();
+    let Some(fields) = patch.as_object_mut() else {
+        return Err(Error::Failed(format!(
+            "revision {} of statefulset {name} holds no template patch; nothing was changed",
+            target.revision.unwrap_or(0)
+        )));
+    };
+    fields.insert(
+        "metadata".to_string(),
+        serde_json::json!({"resourceVersion": set.metadata.resource_version}),
+    );
+    let patch = Patch::Strategic(patch);
+    let failure = match retry::idempotent("rolling back", || api.patch(name, params, &patch)).await
+    {
+        Ok(patched) => return Ok(patched),
+        Err(err) => err,
+    };
+    let conflict = matches!(&failure, kube::Error::Api(status) if status.code == 409);
+    match api.get(name).await {
+        Ok(live) if revisions::template_matches(&live, target) => Ok(live),
+        Ok(_) if conflict => Err(Error::Failed(format!(
+            "statefulset {name} was changed by someone else while undo was writing; undo changed nothing. Look at `kubectl sts history {name}` and run undo again"
+        ))),
+        Ok(_) => Err(Error::Failed(format!(
+            "could not roll back statefulset {name}: {}\nNothing was changed: its template is still the live one shown above.",
+            connection.error(failure)
+        ))),
+        Err(read) => Err(Error::Failed(format!(
+            "could not roll back statefulset {name}: {}\nCould not read it back to see whether the rollback was applied ({}); check with `kubectl sts history {name}`.",
+            connection.error(failure),
+            connection.error(read)
+        ))),
+    }
+}
+
 async fn wait_and_unstick(
     connection: &Connection,
     api: &Api<StatefulSet>,
@@ -131,13 +172,13 @@ async fn wait_and_unstick(
     name: &str,
 ) -> Result<()> {
     let generation = patched.metadata.generation.unwrap_or(0);
-    let observed = await_condition(api.clone(), name, move |set: Option<&StatefulSet>| {
+    let observed = retry::await_condition(api.clone(), name, move |set: Option<&StatefulSet>| {
         set.and_then(|s| s.status.as_ref())
             .and_then(|s| s.observed_generation)
             .is_some_and(|g| g >= generation)
     })
     .await
-    .map_err(|e| Error::Failed(format!("lost the watch on statefulset {name}: {e}")))?
+    .map_err(|e| lost_watch(connection, name, e))?
     .ok_or_else(|| {
         Error::Failed(format!(
             "statefulset {name} was deleted during the rollback"
@@ -156,26 +197,51 @@ async fn wait_and_unstick(
         .items;
     for pod in stuck_pods(&observed, &pods) {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        pods_api
-            .delete(&pod_name, &DeleteParams::default())
-            .await
-            .map_err(|e| connection.error(e))?;
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: pod.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        // A repeat after a lost answer finds it gone (404) or replaced (409).
+        match retry::idempotent("deleting a stuck pod", || {
+            pods_api.delete(&pod_name, &params)
+        })
+        .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => {}
+            Err(err) => {
+                return Err(Error::Failed(format!(
+                    "statefulset {name} is rolled back, but deleting its stuck pod {pod_name} failed: {}\nDelete it yourself: kubectl delete pod {pod_name}",
+                    connection.error(err)
+                )));
+            }
+        }
         output::print(&format!(
             "pod/{pod_name} deleted: it was stuck unready on revision {}\n",
             sts::pod_revision(pod).unwrap_or("?")
         ))?;
     }
 
-    await_condition(api.clone(), name, |set: Option<&StatefulSet>| {
+    retry::await_condition(api.clone(), name, |set: Option<&StatefulSet>| {
         set.is_some_and(|s| {
             sts::rollout_status(s).is_ok_and(|r| r.done) && all_on_update_revision(s)
         })
     })
     .await
-    .map_err(|e| Error::Failed(format!("lost the watch on statefulset {name}: {e}")))?;
+    .map_err(|e| lost_watch(connection, name, e))?;
     // A short settle so the final line reflects what `kubectl get pods` shows.
     tokio::time::sleep(Duration::from_millis(50)).await;
     Ok(())
+}
+
+fn lost_watch(connection: &Connection, name: &str, err: kube::Error) -> Error {
+    Error::Failed(format!(
+        "statefulset {name} is rolled back, but watching it finish failed: {}\nFollow it with `kubectl sts watch {name}`.",
+        connection.error(err)
+    ))
 }
 
 /// Every desired replica is updated and ready, as counted by the controller.

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
-use kube::api::{Api, DeleteParams, ListParams};
-use kube::runtime::wait::await_condition;
+use kube::api::{Api, DeleteParams, ListParams, Preconditions};
 use rand::Rng;
 use serde::Serialize;
 
@@ -23,7 +22,7 @@ use crate::cli::{OutputFormat, VerifyArgs};
 use crate::context::{Connection, Context};
 use crate::error::{Error, Result};
 use crate::output::{self, Styled, Tone};
-use crate::{podexec, prompt, sts};
+use crate::{podexec, prompt, retry, sts};
 
 /// Marker files are dot-files named after the tool, so a person who finds one knows what it is.
 pub const MARKER_PREFIX: &str = ".kubectl-sts-verify-";
@@ -120,8 +119,13 @@ impl Cluster<'_> {
             .as_ref()
             .and_then(|c| c.spec.as_ref()?.volume_name.clone());
         let volume = match volume_name {
-            // Volumes are cluster-scoped: without permission, identity still works by name.
-            Some(name) => self.volumes.get_opt(&name).await.ok().flatten(),
+            Some(name) => match self.volumes.get_opt(&name).await {
+                Ok(volume) => volume,
+                // Volumes are cluster-scoped: without permission, identity still works by name.
+                Err(kube::Error::Api(status)) if status.code == 403 => None,
+                // Anything else would pass for "the volume changed".
+                Err(err) => return Err(self.connection.error(err)),
+            },
             None => None,
         };
         Ok(judge::storage_identity(claim.as_ref(), volume.as_ref()))
@@ -141,16 +145,36 @@ impl Cluster<'_> {
             })
     }
 
+    /// Deletes this incarnation of the pod (uid precondition), repeating
+    /// through server errors: a repeat after a lost answer finds it gone (404)
+    /// or already replaced (409), which is what was asked.
+    async fn delete_pod(&self, name: &str, uid: &str) -> Result<()> {
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match retry::idempotent("deleting a pod", || self.pods.delete(name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => Ok(()),
+            Err(err) => Err(Error::Failed(format!(
+                "could not delete pod {name}: {}",
+                self.connection.error(err)
+            ))),
+        }
+    }
+
     async fn wait_for_replacement(
         &self,
         name: &str,
         old_uid: &str,
         timeout: Duration,
     ) -> Result<Pod> {
-        let old = old_uid.to_string();
-        let ready = await_condition(self.pods.clone(), name, move |pod: Option<&Pod>| {
+        let ready = retry::await_condition(self.pods.clone(), name, |pod: Option<&Pod>| {
             pod.is_some_and(|p| {
-                p.metadata.uid.as_deref() != Some(old.as_str())
+                p.metadata.uid.as_deref() != Some(old_uid)
                     && p.metadata.deletion_timestamp.is_none()
                     && sts::is_pod_ready(p)
             })
@@ -160,7 +184,10 @@ impl Cluster<'_> {
             Ok(Ok(None)) => Err(Error::Failed(format!(
                 "pod {name} vanished while waiting for it"
             ))),
-            Ok(Err(e)) => Err(Error::Failed(format!("lost the watch on pod {name}: {e}"))),
+            Ok(Err(e)) => Err(Error::Failed(format!(
+                "could not watch pod {name} come back: {}",
+                self.connection.error(e)
+            ))),
             Err(_) => Err(Error::Timeout {
                 after: format!("{timeout:?}"),
                 what: format!(
@@ -352,13 +379,14 @@ async fn verify_all(
                 shell_quote(&content),
                 shell_quote(&path)
             );
+            // Recorded before writing: a write whose answer is lost may have landed.
+            pending.push(PendingMarker {
+                pod: name.clone(),
+                container: mount.container.clone(),
+                path: path.clone(),
+            });
             let result = cluster.exec(&name, &mount.container, &script).await?;
             let marker = if result.success() {
-                pending.push(PendingMarker {
-                    pod: name.clone(),
-                    container: mount.container.clone(),
-                    path: path.clone(),
-                });
                 Some(content)
             } else if result.not_found() {
                 None
@@ -381,11 +409,7 @@ async fn verify_all(
             None => None,
         };
 
-        cluster
-            .pods
-            .delete(&name, &DeleteParams::default())
-            .await
-            .map_err(|e| cluster.connection.error(e))?;
+        cluster.delete_pod(&name, &old_uid).await?;
         let replacement = cluster
             .wait_for_replacement(&name, &old_uid, args.timeout)
             .await?;

@@ -35,7 +35,7 @@ use crate::cli::{OutputFormat, UntilCondition, WatchArgs};
 use crate::context::{Connection, Context, NamespaceScope};
 use crate::error::{Error, Result};
 use crate::output::{Styling, print};
-use crate::sts;
+use crate::{retry, sts};
 
 /// How the watch presents itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
     watcher(api, config)
-        .default_backoff()
+        .backoff(retry::watch_backoff())
         .map(move |event| match event {
             Ok(watcher::Event::Apply(o)) => Fed::Item {
                 kind,
@@ -187,17 +187,41 @@ fn config_with(labels: Option<&str>) -> watcher::Config {
 }
 
 /// Errors no retry will fix; the others are retried with backoff.
-fn watch_error(connection: &Connection, err: watcher::Error) -> (bool, Error) {
+/// What a failed watch means for the session.
+enum Trouble {
+    /// 410 Expired: the runtime relists and the model reconciles; routine.
+    Relisting,
+    /// The runtime restarts the watch with backoff; shown until it delivers.
+    Retrying(Error),
+    /// No retry will fix it.
+    Fatal(Error),
+}
+
+/// Permissions never mend; a server that cannot be reached at all before
+/// the first listing is reported at once rather than waited for; throttling,
+/// server errors and cut connections are waited out (--timeout bounds it).
+fn watch_error(connection: &Connection, err: watcher::Error, synced: bool) -> Trouble {
+    if matches!(&err, watcher::Error::WatchError(status) if status.code == 410) {
+        return Trouble::Relisting;
+    }
+    let transient = retry::watch_error_is_transient(&err);
     let kube_error = match err {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
         | watcher::Error::WatchFailed(e) => e,
         watcher::Error::WatchError(status) => kube::Error::Api(status),
-        other => return (false, Error::Client(other.to_string())),
+        other => return Trouble::Retrying(Error::Client(other.to_string())),
     };
     let error = connection.error(kube_error);
-    let fatal = matches!(error, Error::Forbidden { .. } | Error::Unauthorized { .. });
-    (fatal, error)
+    let unreachable_at_start = !synced && matches!(error, Error::Unreachable { .. });
+    if !transient
+        || unreachable_at_start
+        || matches!(error, Error::Forbidden { .. } | Error::Unauthorized { .. })
+    {
+        Trouble::Fatal(error)
+    } else {
+        Trouble::Retrying(error)
+    }
 }
 
 fn kind_name(kind: WatchedKind) -> &'static str {
@@ -422,10 +446,11 @@ impl Session {
                 }
             }
             Fed::Failed(kind, err) => {
-                let (fatal, error) = watch_error(&self.connection, err);
-                if fatal || !self.synced {
-                    return Err(error);
-                }
+                let error = match watch_error(&self.connection, err, self.synced) {
+                    Trouble::Relisting => return Ok(()),
+                    Trouble::Fatal(error) => return Err(error),
+                    Trouble::Retrying(error) => error,
+                };
                 let notice = format!("watching {} failed, retrying: {error}", kind_name(kind));
                 if self.notice.as_ref().is_none_or(|(_, last)| *last != notice) {
                     if self.mode != Mode::Live {

@@ -10,7 +10,9 @@
 //!   `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, or
 //!   the HTTP method for non-resource paths), resource (`statefulsets.apps`,
 //!   `pods/log`, or the path) and user agent (its first word, e.g.
-//!   `kubectl/v1.37.1`); `DELETE /sandbox/metrics` resets the counts.
+//!   `kubectl/v1.37.1`), and `"faults": {"refused", "expiredWatches",
+//!   "timedOutWrites"}` the fault switch injected; `DELETE /sandbox/metrics`
+//!   resets the counts.
 //! - `GET|POST|DELETE /sandbox/faults`: see `faults.rs`.
 //! - `GET|DELETE /sandbox/writes`: every committed write with a microsecond
 //!   clock, see `writelog.rs`.
@@ -36,7 +38,7 @@ use super::cluster::{
 };
 use super::discovery;
 use super::error::ApiError;
-use super::faults::FaultSpec;
+use super::faults::{self, FaultSpec};
 use super::openapi;
 use super::rbac::{self, Authorizer, UserInfo};
 use super::selectors::{FieldSelector, LabelSelector};
@@ -63,6 +65,8 @@ pub struct ServerState {
     /// What they may do (RBAC).
     pub authz: Authorizer,
     faults: RwLock<Option<FaultSpec>>,
+    /// What the fault switch injected (`faults` in the metrics).
+    pub fault_tally: faults::FaultTally,
     metrics: Mutex<BTreeMap<RequestKey, u64>>,
     /// Every committed write with a microsecond clock (`GET /sandbox/writes`).
     pub writes: super::writelog::WriteLog,
@@ -94,6 +98,7 @@ impl ServerState {
             server_address,
             shutdown: CancellationToken::new(),
             faults: RwLock::new(faults),
+            fault_tally: faults::FaultTally::default(),
             metrics: Mutex::new(BTreeMap::new()),
             writes: super::writelog::WriteLog::default(),
         }
@@ -126,7 +131,7 @@ impl ServerState {
             .iter()
             .map(|(k, count)| json!({"verb": k.verb, "resource": k.resource, "userAgent": k.user_agent, "count": count}))
             .collect();
-        json!({"total": metrics.values().sum::<u64>(), "requests": requests})
+        json!({"total": metrics.values().sum::<u64>(), "requests": requests, "faults": self.fault_tally.to_json()})
     }
 }
 
@@ -157,19 +162,43 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
         resource,
         user_agent: user_agent(&parts.headers),
     });
-    if let Some(spec) = state.faults() {
+    let faults = state.faults();
+    if let Some(spec) = &faults {
         if spec.delay_ms > 0 {
             tokio::time::sleep(spec.delay()).await;
         }
-        if let Some(err) = spec.failure(rand::random::<f64>(), rand::random_range(0..1024)) {
-            return status_response(&err);
+        if let Some(refusal) = spec.failure(rand::random::<f64>(), rand::random_range(0..1024)) {
+            state.fault_tally.refused();
+            return refusal.into_response();
         }
     }
+    let lose_answer = faults.as_ref().is_some_and(|spec| {
+        is_plain_write(&parts.method, &route) && spec.times_out_write(rand::random::<f64>())
+    });
     let result = match route {
         Route::Resource(target) => serve_resource(&state, &mut parts, target, query, body).await,
         other => serve_non_resource(&state, &parts, other),
     };
+    if lose_answer {
+        // The write happened; the client only hears that it timed out.
+        state.fault_tally.timed_out_write();
+        return status_response(&faults::write_timeout());
+    }
     result.unwrap_or_else(|err| status_response(&err))
+}
+
+/// A write to a resource (not a streaming exec/attach/port-forward).
+fn is_plain_write(method: &Method, route: &Route) -> bool {
+    let Route::Resource(target) = route else {
+        return false;
+    };
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && !matches!(
+        target.subresource.as_deref(),
+        Some("exec" | "attach" | "portforward" | "proxy")
+    )
 }
 
 /// The identity the request acts as (after impersonation), if it may do
@@ -210,6 +239,7 @@ async fn admin(state: &ServerState, method: &Method, path: &str, body: Body) -> 
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clear();
+            state.fault_tally.reset();
             json_response(StatusCode::OK, &state.metrics())
         }
         ("GET", "/sandbox/writes") => json_response(StatusCode::OK, &state.writes.to_json()),
@@ -681,6 +711,13 @@ fn start_watch(
                 .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
         ),
     };
+    if let (WatchStart::After(rv), Some(spec)) = (start, state.faults())
+        && spec.expires_watch(rand::random::<f64>())
+    {
+        state.fault_tally.expired_watch();
+        let oldest = state.cluster.resource_version().max(rv + 1);
+        return watch::error_only(&ApiError::expired(rv, oldest));
+    }
     let send_initial_events = query.flag("sendInitialEvents");
     if send_initial_events && query.get("resourceVersionMatch") != Some("NotOlderThan") {
         return Err(ApiError::new(

@@ -130,6 +130,18 @@ pub fn serve(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// A watch that ends at once with one ERROR event: how the watch cache
+/// answers a resourceVersion it no longer holds (newErrWatcher), used by the
+/// fault switch's `expire-watches`.
+pub fn error_only(err: &ApiError) -> Result<Response, ApiError> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-cache, private")
+        .body(Body::from(event_line("ERROR", err.to_status())))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
 struct PumpState {
     cluster: Cluster,
     rt: &'static ResourceType,
