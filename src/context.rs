@@ -261,6 +261,16 @@ fn check_usable(kubeconfig: &Kubeconfig, global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
+/// `kubectl-sts/vVERSION (OS/ARCH)`, in the shape of kubectl's user agent.
+fn user_agent() -> String {
+    format!(
+        "kubectl-sts/v{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
 async fn load_config(global: &GlobalArgs) -> Result<kube::Config> {
     let options = KubeConfigOptions {
         context: global.context.clone(),
@@ -283,6 +293,10 @@ async fn load_config(global: &GlobalArgs) -> Result<kube::Config> {
     }
     if global.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
+    }
+    // As kubectl does, so audit logs and API priority rules can tell us apart.
+    if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
+        config.headers.push((http::header::USER_AGENT, agent));
     }
     if let Some(user) = &global.impersonate {
         config.auth_info.impersonate = Some(user.clone());

@@ -396,3 +396,43 @@ async fn status_without_statefulsets_says_so_and_a_wrong_name_lists_the_ones_tha
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     sandbox.shutdown().await;
 }
+
+/// Our requests carry our own user agent (as kubectl's carry its), and
+/// `status -A` reads seven lists, never the PersistentVolumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_across_namespaces_reads_seven_lists_as_kubectl_sts() {
+    let sandbox = start_sandbox().await;
+    apply(&sandbox, &fixture("web.yaml"));
+    let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("status -A -o json: {}", describe(&output)));
+    assert_eq!(report["items"][0]["name"], "web", "{report}");
+
+    let metrics = sandbox.metrics();
+    let ours: Vec<&Value> = metrics["requests"]
+        .as_array()
+        .map(|requests| {
+            requests
+                .iter()
+                .filter(|r| {
+                    r["userAgent"]
+                        .as_str()
+                        .is_some_and(|ua| ua.starts_with("kubectl-sts/v"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let count = |r: &Value| r["count"].as_u64().unwrap_or(0);
+    let lists: u64 = ours
+        .iter()
+        .filter(|r| r["verb"] == "list")
+        .map(|r| count(r))
+        .sum();
+    let all: u64 = ours.iter().map(|r| count(r)).sum();
+    assert_eq!((lists, all), (7, 7), "{metrics}");
+    assert!(
+        !ours.iter().any(|r| r["resource"] == "persistentvolumes"),
+        "{metrics}"
+    );
+    sandbox.shutdown().await;
+}
