@@ -25,6 +25,7 @@ use super::error::{ApiError, FieldCause};
 use super::events_v1;
 use super::selectors::{FieldSelector, LabelSelector, selector_string};
 pub use super::store::{Change, WatchEvent, WatchEventType, WatchFilter};
+pub use super::store::Snapshot;
 use super::store::{DEFAULT_HISTORY_LIMIT, Store, object_key};
 use crate::sandbox::resources::{
     self, EVENTS, EVENTS_V1, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS,
@@ -149,7 +150,8 @@ impl Cluster {
         Ok(cluster)
     }
 
-    pub fn snapshot(&self) -> Value {
+    /// Every object (shared, cheap to take); serialise it with serde.
+    pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot()
     }
 

@@ -68,10 +68,16 @@ pub fn load_cluster(data_dir: &Path) -> Result<Cluster, PersistError> {
     }
 }
 
-pub fn save(data_dir: &Path, snapshot: &Value) -> Result<(), PersistError> {
+pub fn save(data_dir: &Path, snapshot: &impl serde::Serialize) -> Result<(), PersistError> {
+    use std::io::Write as _;
     let path = state_path(data_dir);
     let tmp = data_dir.join(format!(".{STATE_FILE}.tmp"));
-    std::fs::write(&tmp, snapshot.to_string()).map_err(|source| PersistError::Io {
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer(&mut out, snapshot)?;
+        out.flush()
+    };
+    write().map_err(|source| PersistError::Io {
         action: "writing",
         path: tmp.clone(),
         source,
@@ -86,6 +92,7 @@ pub fn save(data_dir: &Path, snapshot: &Value) -> Result<(), PersistError> {
 /// Saves after every burst of changes until `shutdown`, then once more.
 pub async fn run(cluster: Cluster, data_dir: PathBuf, shutdown: CancellationToken) {
     let mut changes = cluster.subscribe();
+    let mut debounce = DEBOUNCE;
     loop {
         tokio::select! {
             change = changes.recv() => match change {
@@ -95,16 +102,27 @@ pub async fn run(cluster: Cluster, data_dir: PathBuf, shutdown: CancellationToke
             _ = shutdown.cancelled() => break,
         }
         tokio::select! {
-            _ = tokio::time::sleep(DEBOUNCE) => {}
+            _ = tokio::time::sleep(debounce) => {}
             _ = shutdown.cancelled() => break,
         }
         // Everything that arrived meanwhile is in this snapshot.
         while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
             changes.try_recv()
         {}
-        if let Err(err) = save(&data_dir, &cluster.snapshot()) {
-            tracing::warn!(%err, "cannot save the sandbox state");
+        let started = std::time::Instant::now();
+        let snapshot = cluster.snapshot();
+        let saved = {
+            let data_dir = data_dir.clone();
+            tokio::task::spawn_blocking(move || save(&data_dir, &snapshot)).await
+        };
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "cannot save the sandbox state"),
+            Err(err) => tracing::warn!(%err, "saving the sandbox state failed"),
         }
+        // A large state takes a while to write: space the saves so that
+        // writing never takes more than a tenth of the time.
+        debounce = DEBOUNCE.max(started.elapsed() * 10);
     }
     if let Err(err) = save(&data_dir, &cluster.snapshot()) {
         tracing::warn!(%err, "cannot save the sandbox state at shutdown");

@@ -9,6 +9,7 @@
 //! the replayed history and live events (both happen under the caller's lock).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -46,11 +47,12 @@ pub struct WatchEvent {
     pub resource_version: u64,
 }
 
-/// One change to any type, for controllers that re-sync on change.
+/// One change to any type, for controllers that re-sync on change. The
+/// event is shared: every subscriber gets the same allocation, not a copy.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub rt: &'static ResourceType,
-    pub event: WatchEvent,
+    pub event: Arc<WatchEvent>,
     /// When the write was committed (the server's clock, for the write log).
     pub at: std::time::SystemTime,
 }
@@ -59,8 +61,8 @@ pub struct Change {
 /// selector-filtered watcher can tell an object entering or leaving its selection.
 #[derive(Debug, Clone)]
 struct StoredEvent {
-    event: WatchEvent,
-    previous: Option<Value>,
+    event: Arc<WatchEvent>,
+    previous: Option<Arc<Value>>,
 }
 
 /// What a watcher wants to see: labels and fields as upstream's cacher filters them.
@@ -95,7 +97,7 @@ impl WatchFilter {
         };
         Some(WatchEvent {
             event_type,
-            ..stored.event.clone()
+            ..(*stored.event).clone()
         })
     }
 }
@@ -125,7 +127,8 @@ impl Watcher {
 pub type ObjectKey = (String, String);
 
 struct Bucket {
-    objects: BTreeMap<ObjectKey, Value>,
+    /// Shared so a snapshot for persistence costs a pointer per object under the lock.
+    objects: BTreeMap<ObjectKey, Arc<Value>>,
     history: VecDeque<StoredEvent>,
     /// Events up to this resourceVersion may be missing from `history`.
     compacted_through: u64,
@@ -193,6 +196,7 @@ impl Store {
             .get(&type_key(rt))?
             .objects
             .get(&(ns.to_string(), name.to_string()))
+            .map(|object| &**object)
     }
 
     /// Objects of a type in key order, in one namespace or in all (`None`).
@@ -201,11 +205,14 @@ impl Store {
         rt: &ResourceType,
         ns: Option<&'a str>,
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Value)> + 'a {
-        self.buckets
-            .get(&type_key(rt))
+        let bucket = self.buckets.get(&type_key(rt));
+        // Keys sort by namespace first: one namespace is one contiguous range.
+        let start = (ns.unwrap_or_default().to_string(), String::new());
+        bucket
             .into_iter()
-            .flat_map(|b| b.objects.iter())
-            .filter(move |((obj_ns, _), _)| ns.is_none_or(|ns| ns == obj_ns))
+            .flat_map(move |b| b.objects.range(start.clone()..))
+            .take_while(move |((obj_ns, _), _)| ns.is_none_or(|ns| ns == obj_ns))
+            .map(|(key, object)| (key, &**object))
     }
 
     /// Whether any object of any namespaced type lives in `ns`.
@@ -221,7 +228,10 @@ impl Store {
         let rv = self.resource_version;
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         let key = object_key(&object);
-        let previous = self.bucket(rt).objects.insert(key, object.clone());
+        let previous = self
+            .bucket(rt)
+            .objects
+            .insert(key, Arc::new(object.clone()));
         let event_type = if previous.is_some() {
             WatchEventType::Modified
         } else {
@@ -234,7 +244,8 @@ impl Store {
     /// Removes an object; the DELETED event carries it with a new resourceVersion.
     pub fn remove(&mut self, rt: &'static ResourceType, ns: &str, name: &str) -> Option<Value> {
         let key = (ns.to_string(), name.to_string());
-        let mut object = self.bucket(rt).objects.remove(&key)?;
+        let stored = self.bucket(rt).objects.remove(&key)?;
+        let mut object = Arc::try_unwrap(stored).unwrap_or_else(|shared| (*shared).clone());
         self.resource_version += 1;
         object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
         self.record(rt, WatchEventType::Deleted, object.clone(), None);
@@ -246,20 +257,21 @@ impl Store {
         rt: &'static ResourceType,
         event_type: WatchEventType,
         object: Value,
-        previous: Option<Value>,
+        previous: Option<Arc<Value>>,
     ) {
         let stored = StoredEvent {
-            event: WatchEvent {
+            event: Arc::new(WatchEvent {
                 event_type,
                 object,
                 resource_version: self.resource_version,
-            },
+            }),
             previous,
         };
+        let event = Arc::clone(&stored.event);
         let limit = self.history_limit;
         let bucket = self.bucket(rt);
         bucket.watchers.retain(|w| w.offer(&stored));
-        bucket.history.push_back(stored.clone());
+        bucket.history.push_back(stored);
         while bucket.history.len() > limit {
             if let Some(dropped) = bucket.history.pop_front() {
                 bucket.compacted_through = dropped.event.resource_version;
@@ -268,7 +280,7 @@ impl Store {
         // Nobody listening is fine: controllers subscribe when they start.
         let _ = self.changes.send(Change {
             rt,
-            event: stored.event,
+            event,
             at: std::time::SystemTime::now(),
         });
     }
@@ -305,9 +317,10 @@ impl Store {
         Ok(rx)
     }
 
-    /// Every object with its type, for persistence.
-    pub fn snapshot(&self) -> Value {
-        let mut types = serde_json::Map::new();
+    /// Every object with its type, for persistence: shared pointers, so the
+    /// caller serialises it after releasing the lock.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut types = BTreeMap::new();
         for ((group, plural), bucket) in &self.buckets {
             if bucket.objects.is_empty() {
                 continue;
@@ -317,12 +330,12 @@ impl Store {
             } else {
                 format!("{plural}.{group}")
             };
-            types.insert(
-                name,
-                Value::Array(bucket.objects.values().cloned().collect()),
-            );
+            types.insert(name, bucket.objects.values().cloned().collect());
         }
-        json!({ "resourceVersion": self.resource_version, "types": types })
+        Snapshot {
+            resource_version: self.resource_version,
+            types,
+        }
     }
 
     /// Replaces the contents with a snapshot; history starts empty, so watches
@@ -348,10 +361,49 @@ impl Store {
             };
             let bucket = self.bucket(rt);
             for object in objects.as_array().into_iter().flatten() {
-                bucket.objects.insert(object_key(object), object.clone());
+                bucket
+                    .objects
+                    .insert(object_key(object), Arc::new(object.clone()));
             }
         }
         Ok(())
+    }
+}
+
+/// The store's contents at one resourceVersion; serialises as
+/// `{"resourceVersion": N, "types": {"<plural>[.<group>]": [objects...]}}`,
+/// the form `Store::restore` reads.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    resource_version: u64,
+    types: BTreeMap<String, Vec<Arc<Value>>>,
+}
+
+impl Snapshot {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl serde::Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Objects<'a>(&'a [Arc<Value>]);
+        impl serde::Serialize for Objects<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|object| &**object))
+            }
+        }
+        struct Types<'a>(&'a BTreeMap<String, Vec<Arc<Value>>>);
+        impl serde::Serialize for Types<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|(name, objects)| (name, Objects(objects))))
+            }
+        }
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("resourceVersion", &self.resource_version)?;
+        map.serialize_entry("types", &Types(&self.types))?;
+        map.end()
     }
 }
 
@@ -437,7 +489,7 @@ mod tests {
     fn snapshots_restore_objects_and_the_counter() {
         let mut store = Store::new(10);
         store.put(&STATEFUL_SETS, pod("web", json!({})));
-        let snapshot = store.snapshot();
+        let snapshot = store.snapshot().to_value();
         let mut restored = Store::new(10);
         restored.restore(&snapshot).unwrap();
         assert_eq!(restored.resource_version(), 2);

@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::resync::{Wake, next_wake};
 use crate::sandbox::api::cluster::{
-    Change, Cluster, DeleteOptions, ListOptions, Subresource, WriteOptions,
+    Change, Cluster, DeleteOptions, ListOptions, Subresource, WatchEventType, WriteOptions,
 };
 use crate::sandbox::resources::{ENDPOINT_SLICES, ENDPOINTS, PODS, SERVICES};
 
@@ -64,19 +66,30 @@ fn pod_ip(pod: &Pod) -> Option<&str> {
         .filter(|ip| !ip.is_empty())
 }
 
+/// Whether a Service's (non-empty) selector matches a pod's labels.
+fn selects(service: &Service, pod: &Pod) -> bool {
+    let Some(selector) = selector_of(service) else {
+        return false;
+    };
+    let labels = pod.metadata.labels.as_ref();
+    selector
+        .iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
 /// The pods a Service's endpoints list: selected, in its namespace, with an
 /// IP, not finished.
-pub fn selected_pods<'a>(service: &Service, pods: &'a [Pod]) -> Vec<&'a Pod> {
-    let Some(selector) = selector_of(service) else {
+pub fn selected_pods<'a>(
+    service: &Service,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> Vec<&'a Pod> {
+    if selector_of(service).is_none() {
         return Vec::new();
-    };
+    }
     let mut selected: Vec<&Pod> = pods
-        .iter()
+        .into_iter()
         .filter(|p| p.metadata.namespace == service.metadata.namespace)
-        .filter(|p| {
-            let labels = p.metadata.labels.clone().unwrap_or_default();
-            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-        })
+        .filter(|p| selects(service, p))
         .filter(|p| {
             let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
             phase != Some("Succeeded") && phase != Some("Failed")
@@ -166,7 +179,10 @@ pub struct SliceContent {
 }
 
 /// The slices a Service should have.
-pub fn desired_slices(service: &Service, pods: &[Pod]) -> Vec<SliceContent> {
+pub fn desired_slices<'a>(
+    service: &Service,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> Vec<SliceContent> {
     let selected = selected_pods(service, pods);
     let mut labels = derived_labels(service);
     labels.insert(
@@ -215,7 +231,10 @@ pub fn desired_slices(service: &Service, pods: &[Pod]) -> Vec<SliceContent> {
 
 /// The legacy Endpoints object's `subsets` for a Service (`None` when empty).
 /// Terminating pods are left out; unready ones go to `notReadyAddresses`.
-pub fn desired_subsets(service: &Service, pods: &[Pod]) -> Option<Value> {
+pub fn desired_subsets<'a>(
+    service: &Service,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> Option<Value> {
     let selected = selected_pods(service, pods);
     let publish = publish_not_ready(service);
     let mut ready = Vec::new();
@@ -301,7 +320,8 @@ fn slice_matches(existing: &Value, want: &SliceContent) -> bool {
             == want.ports.as_slice()
 }
 
-fn sync_service(cluster: &Cluster, service: &Service, pods: &[Pod]) {
+/// `pods`: at least every pod of the Service's namespace.
+fn sync_service(cluster: &Cluster, service: &Service, pods: &[&Pod]) {
     let namespace = service.metadata.namespace.clone().unwrap_or_default();
     let name = service.metadata.name.clone().unwrap_or_default();
     let opts = WriteOptions::default();
@@ -319,7 +339,7 @@ fn sync_service(cluster: &Cluster, service: &Service, pods: &[Pod]) {
         return;
     };
     let mut existing = listed.items;
-    let want = desired_slices(service, pods);
+    let want = desired_slices(service, pods.iter().copied());
     for (index, content) in want.iter().enumerate() {
         if let Some(slice) = existing.get(index) {
             if slice_matches(slice, content) {
@@ -378,10 +398,10 @@ fn sync_service(cluster: &Cluster, service: &Service, pods: &[Pod]) {
     sync_endpoints(cluster, service, pods);
 }
 
-fn sync_endpoints(cluster: &Cluster, service: &Service, pods: &[Pod]) {
+fn sync_endpoints(cluster: &Cluster, service: &Service, pods: &[&Pod]) {
     let namespace = service.metadata.namespace.clone().unwrap_or_default();
     let name = service.metadata.name.clone().unwrap_or_default();
-    let subsets = desired_subsets(service, pods);
+    let subsets = desired_subsets(service, pods.iter().copied());
     let labels = derived_labels(service);
     let opts = WriteOptions::default();
     match cluster.get(&ENDPOINTS, Some(&namespace), &name) {
@@ -432,92 +452,240 @@ fn sync_endpoints(cluster: &Cluster, service: &Service, pods: &[Pod]) {
     }
 }
 
-/// Slices and Endpoints whose Service is gone (or lost its selector) go too.
-fn remove_orphans(cluster: &Cluster, services: &[Service]) {
-    let managed: BTreeSet<(String, String)> = services
-        .iter()
-        .filter(|s| selector_of(s).is_some())
-        .map(|s| {
-            (
-                s.metadata.namespace.clone().unwrap_or_default(),
-                s.metadata.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let opts = DeleteOptions::default();
-    let selector = ListOptions {
-        label_selector: Some(format!("{MANAGED_BY_LABEL}={MANAGED_BY}")),
-        ..ListOptions::default()
-    };
-    if let Ok(slices) = cluster.list(&ENDPOINT_SLICES, None, &selector) {
-        for slice in slices.items {
-            let namespace = slice["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let service = slice["metadata"]["labels"][SERVICE_NAME_LABEL]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if !managed.contains(&(namespace.clone(), service)) {
-                let name = slice["metadata"]["name"].as_str().unwrap_or_default();
-                let _ = cluster.delete(&ENDPOINT_SLICES, Some(&namespace), name, &opts);
+type Key = (String, String);
+
+fn key_of(meta: &ObjectMeta) -> Key {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Services and pods as the controller knows them, kept from the change
+/// stream (upstream's informers), and the Services whose endpoints may
+/// have changed (upstream's work queue): a pod's change concerns only the
+/// Services of its namespace that select it, before or after the change.
+#[derive(Default)]
+pub struct EndpointsCache {
+    services: BTreeMap<Key, Service>,
+    pods: BTreeMap<Key, Pod>,
+    dirty: BTreeSet<Key>,
+    /// Slices managed by the controller -> the Service (namespace, label) they are for.
+    slices: BTreeMap<Key, Key>,
+    /// Endpoints objects the controller wrote.
+    endpoints: BTreeSet<Key>,
+}
+
+/// The Service a managed slice is for, or None for a slice that is not the controller's.
+fn managed_slice(slice: &Value) -> Option<(Key, Key)> {
+    let meta = &slice["metadata"];
+    if meta["labels"][MANAGED_BY_LABEL].as_str() != Some(MANAGED_BY) {
+        return None;
+    }
+    let namespace = meta["namespace"].as_str().unwrap_or_default().to_string();
+    let name = meta["name"].as_str().unwrap_or_default().to_string();
+    let service = meta["labels"][SERVICE_NAME_LABEL]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Some(((namespace.clone(), name), (namespace, service)))
+}
+
+/// Whether the controller wrote an Endpoints object (selector-less
+/// Services' Endpoints are the user's).
+fn our_endpoints(endpoints: &Value) -> Option<Key> {
+    let meta = &endpoints["metadata"];
+    if meta["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"].is_null() {
+        return None;
+    }
+    Some((
+        meta["namespace"].as_str().unwrap_or_default().to_string(),
+        meta["name"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+impl EndpointsCache {
+    /// A fresh listing, every Service dirty.
+    pub fn from_cluster(cluster: &Cluster) -> Option<EndpointsCache> {
+        let all = ListOptions::default();
+        let (Ok(services), Ok(pods), Ok(slices), Ok(endpoints)) = (
+            cluster.list_typed::<Service>(None, None),
+            cluster.list_typed::<Pod>(None, None),
+            cluster.list(&ENDPOINT_SLICES, None, &all),
+            cluster.list(&ENDPOINTS, None, &all),
+        ) else {
+            return None;
+        };
+        let mut cache = EndpointsCache {
+            services: services
+                .into_iter()
+                .map(|s| (key_of(&s.metadata), s))
+                .collect(),
+            pods: pods.into_iter().map(|p| (key_of(&p.metadata), p)).collect(),
+            dirty: BTreeSet::new(),
+            slices: slices.items.iter().filter_map(managed_slice).collect(),
+            endpoints: endpoints.items.iter().filter_map(our_endpoints).collect(),
+        };
+        cache.mark_all_dirty();
+        Some(cache)
+    }
+
+    fn mark_all_dirty(&mut self) {
+        self.dirty.extend(self.services.keys().cloned());
+    }
+
+    fn services_selecting(&self, pod: &Pod) -> Vec<Key> {
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        self.services
+            .range((namespace.clone(), String::new())..)
+            .take_while(|((ns, _), _)| *ns == namespace)
+            .filter(|(_, service)| selects(service, pod))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    fn apply(&mut self, change: &Change) {
+        let deleted = change.event.event_type == WatchEventType::Deleted;
+        let object = &change.event.object;
+        if change.rt == &SERVICES {
+            let Ok(service) = Service::deserialize(object) else {
+                return;
+            };
+            let key = key_of(&service.metadata);
+            if deleted {
+                self.services.remove(&key);
+            } else {
+                self.services.insert(key.clone(), service);
+            }
+            self.dirty.insert(key);
+        } else if change.rt == &PODS {
+            let Ok(pod) = Pod::deserialize(object) else {
+                return;
+            };
+            let key = key_of(&pod.metadata);
+            let mut concerned = self.services_selecting(&pod);
+            let old = if deleted {
+                self.pods.remove(&key)
+            } else {
+                self.pods.insert(key, pod)
+            };
+            if let Some(old) = old {
+                concerned.extend(self.services_selecting(&old));
+            }
+            self.dirty.extend(concerned);
+        } else if change.rt == &ENDPOINT_SLICES {
+            let meta = &object["metadata"];
+            let key = (
+                meta["namespace"].as_str().unwrap_or_default().to_string(),
+                meta["name"].as_str().unwrap_or_default().to_string(),
+            );
+            self.slices.remove(&key);
+            if !deleted && let Some((key, service)) = managed_slice(object) {
+                self.slices.insert(key, service);
+            }
+        } else if change.rt == &ENDPOINTS {
+            let meta = &object["metadata"];
+            let key = (
+                meta["namespace"].as_str().unwrap_or_default().to_string(),
+                meta["name"].as_str().unwrap_or_default().to_string(),
+            );
+            self.endpoints.remove(&key);
+            if !deleted && let Some(key) = our_endpoints(object) {
+                self.endpoints.insert(key);
             }
         }
     }
-    // Endpoints of a Service that no longer exists (selector-less Services' Endpoints are the user's).
-    let existing: BTreeSet<(String, String)> = services
-        .iter()
-        .map(|s| {
-            (
-                s.metadata.namespace.clone().unwrap_or_default(),
-                s.metadata.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    if let Ok(endpoints) = cluster.list(&ENDPOINTS, None, &ListOptions::default()) {
-        for item in endpoints.items {
-            let namespace = item["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let name = item["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let ours = !item["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"].is_null();
-            if ours && !existing.contains(&(namespace.clone(), name.clone())) {
-                let _ = cluster.delete(&ENDPOINTS, Some(&namespace), &name, &opts);
+
+    /// Sync the dirty Services, then remove what belongs to no Service.
+    pub fn sync(&mut self, cluster: &Cluster) {
+        for key in std::mem::take(&mut self.dirty) {
+            let Some(service) = self.services.get(&key) else {
+                continue;
+            };
+            if selector_of(service).is_none() {
+                continue;
+            }
+            let pods: Vec<&Pod> = self
+                .pods
+                .range((key.0.clone(), String::new())..)
+                .take_while(|((ns, _), _)| *ns == key.0)
+                .map(|(_, pod)| pod)
+                .collect();
+            sync_service(cluster, service, &pods);
+        }
+        self.remove_orphans(cluster);
+    }
+
+    /// Slices and Endpoints whose Service is gone (or lost its selector) go too.
+    fn remove_orphans(&self, cluster: &Cluster) {
+        let opts = DeleteOptions::default();
+        for ((namespace, name), service) in &self.slices {
+            let managed = self
+                .services
+                .get(service)
+                .is_some_and(|s| selector_of(s).is_some());
+            if !managed {
+                let _ = cluster.delete(&ENDPOINT_SLICES, Some(namespace), name, &opts);
+            }
+        }
+        for key in &self.endpoints {
+            if !self.services.contains_key(key) {
+                let _ = cluster.delete(&ENDPOINTS, Some(&key.0), &key.1, &opts);
             }
         }
     }
 }
 
-/// One pass over every Service.
+/// One pass over every Service, from a fresh listing.
 pub fn sync_once(cluster: &Cluster) {
-    let (Ok(services), Ok(pods)) = (
-        cluster.list_typed::<Service>(None, None),
-        cluster.list_typed::<Pod>(None, None),
-    ) else {
-        return;
-    };
-    for service in services.iter().filter(|s| selector_of(s).is_some()) {
-        sync_service(cluster, service, &pods);
+    if let Some(mut cache) = EndpointsCache::from_cluster(cluster) {
+        cache.sync(cluster);
     }
-    remove_orphans(cluster, &services);
 }
 
 fn is_relevant(change: &Change) -> bool {
     change.rt == &PODS || change.rt == &SERVICES
 }
 
+/// How often every Service is synced again without a change.
+const RESYNC: Duration = Duration::from_secs(30);
+
 /// Keep endpoints current until the cluster goes away.
 pub async fn run(cluster: Cluster) {
     let mut changes = cluster.subscribe();
+    let mut cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default();
     loop {
-        sync_once(&cluster);
-        if next_wake(&mut changes, is_relevant, Duration::from_secs(30)).await == Wake::Closed {
-            return;
+        // Everything queued goes into this sync (a burst of changes costs one).
+        loop {
+            match changes.try_recv() {
+                Ok(change) => cache.apply(&change),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default();
+                }
+                Err(TryRecvError::Closed) => return,
+            }
+        }
+        cache.sync(&cluster);
+        let deadline = tokio::time::Instant::now() + RESYNC;
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_elapsed) => {
+                    cache.mark_all_dirty();
+                    break;
+                }
+                Ok(Ok(change)) => {
+                    cache.apply(&change);
+                    if is_relevant(&change) {
+                        break;
+                    }
+                }
+                Ok(Err(RecvError::Lagged(_))) => {
+                    cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default();
+                    break;
+                }
+                Ok(Err(RecvError::Closed)) => return,
+            }
         }
     }
 }

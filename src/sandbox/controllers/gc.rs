@@ -10,22 +10,26 @@
 //! - Orphan: an owner being deleted with the `orphan` finalizer has its
 //!   references removed from its dependents, then loses the finalizer.
 //!
-//! Each sweep reads every object, plans with the pure `plan`, then acts;
-//! a write that races with another client fails on its precondition and the
-//! next sweep (after the next change, or within a couple of seconds) retries.
+//! The collector keeps a graph of every object's ownership (as upstream's
+//! `GraphBuilder` keeps it from informers), updated from the change stream,
+//! with the owners being deleted and the objects naming a vanished owner
+//! indexed, so a sweep plans over those only instead of over every object.
+//! Each sweep plans with the pure `plan`, then acts; a write that races with
+//! another client fails on its precondition and the next sweep (after the
+//! next change, or within a couple of seconds) retries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
 
 use crate::sandbox::api::cluster::{
-    Cluster, DeleteOptions, FOREGROUND_FINALIZER, ListOptions, ORPHAN_FINALIZER, PatchBody,
-    Propagation, Subresource, WriteOptions,
+    Change, Cluster, DeleteOptions, FOREGROUND_FINALIZER, ListOptions, ORPHAN_FINALIZER,
+    PatchBody, Propagation, Subresource, WatchEventType, WriteOptions,
 };
-use crate::sandbox::resources::{self, ResourceType};
+use crate::sandbox::resources::{self, EVENTS_V1, ResourceType};
 
 /// Changes arriving within this window share one sweep.
 const DEBOUNCE: Duration = Duration::from_millis(30);
@@ -98,23 +102,169 @@ pub enum Action {
     RemoveFinalizer { node: Node, finalizer: &'static str },
 }
 
-/// What to do, given every object in the cluster.
-pub fn plan(nodes: &[Node]) -> Vec<Action> {
-    let by_uid: HashMap<&str, &Node> = nodes.iter().map(|n| (n.uid.as_str(), n)).collect();
-    let mut dependents: HashMap<&str, Vec<&Node>> = HashMap::new();
-    for node in nodes {
-        for owner in node.owner_uids() {
-            dependents.entry(owner).or_default().push(node);
+/// Where a node sits in the graph: its type's place in `resources::ALL`,
+/// then namespace and name (the order a full listing visits objects in).
+type NodeKey = (usize, String, String);
+
+fn node_key(node: &Node) -> NodeKey {
+    let index = resources::ALL
+        .iter()
+        .position(|rt| rt.group == node.rt.group && rt.plural == node.rt.plural)
+        .unwrap_or(usize::MAX);
+    (
+        index,
+        node.namespace.clone().unwrap_or_default(),
+        node.name.clone(),
+    )
+}
+
+/// The ownership graph, with the two sets a sweep acts on kept up to date.
+#[derive(Debug, Default)]
+pub struct Graph {
+    nodes: BTreeMap<NodeKey, Node>,
+    by_uid: HashMap<String, NodeKey>,
+    /// Owner uid (live or not) -> the objects naming it.
+    dependents: HashMap<String, BTreeSet<NodeKey>>,
+    /// Objects with a deletionTimestamp.
+    deleting: BTreeSet<NodeKey>,
+    /// Objects naming at least one owner that does not exist.
+    dangling: BTreeSet<NodeKey>,
+}
+
+impl Graph {
+    pub fn from_nodes(nodes: &[Node]) -> Graph {
+        let mut graph = Graph::default();
+        for node in nodes {
+            graph.upsert(node.clone());
+        }
+        graph
+    }
+
+    /// Every object of the cluster, as a fresh graph.
+    pub fn from_cluster(cluster: &Cluster) -> Graph {
+        let mut graph = Graph::default();
+        for rt in resources::ALL.iter().copied() {
+            // events.k8s.io is a view of the core Events, already listed.
+            if std::ptr::eq(rt, &EVENTS_V1) {
+                continue;
+            }
+            match cluster.list(rt, None, &ListOptions::default()) {
+                Ok(list) => {
+                    for object in &list.items {
+                        graph.upsert(Node::from_object(rt, object));
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(resource = rt.plural, %err, "garbage collector cannot list")
+                }
+            }
+        }
+        graph
+    }
+
+    /// Take in one change from the API.
+    pub fn apply(&mut self, change: &Change) {
+        if std::ptr::eq(change.rt, &EVENTS_V1) {
+            return;
+        }
+        let node = Node::from_object(change.rt, &change.event.object);
+        if change.event.event_type == WatchEventType::Deleted {
+            self.remove(&node_key(&node));
+        } else {
+            self.upsert(node);
         }
     }
+
+    fn names_missing_owner(&self, node: &Node) -> bool {
+        node.owner_uids().any(|uid| !self.by_uid.contains_key(uid))
+    }
+
+    /// Re-decide whether the objects naming `uid` name a vanished owner.
+    fn recheck_dependents_of(&mut self, uid: &str) {
+        let Some(keys) = self.dependents.get(uid) else {
+            return;
+        };
+        for key in keys.clone() {
+            let dangling = self
+                .nodes
+                .get(&key)
+                .is_some_and(|n| self.names_missing_owner(n));
+            if dangling {
+                self.dangling.insert(key);
+            } else {
+                self.dangling.remove(&key);
+            }
+        }
+    }
+
+    pub fn upsert(&mut self, node: Node) {
+        let key = node_key(&node);
+        if self.nodes.get(&key) == Some(&node) {
+            return;
+        }
+        self.remove(&key);
+        for owner in node.owner_uids() {
+            self.dependents
+                .entry(owner.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+        if node.deleting {
+            self.deleting.insert(key.clone());
+        }
+        let uid = node.uid.clone();
+        self.by_uid.insert(uid.clone(), key.clone());
+        if self.names_missing_owner(&node) {
+            self.dangling.insert(key.clone());
+        }
+        self.nodes.insert(key, node);
+        // An owner appearing (again) may complete its dependents.
+        self.recheck_dependents_of(&uid);
+    }
+
+    pub fn remove(&mut self, key: &NodeKey) {
+        let Some(node) = self.nodes.remove(key) else {
+            return;
+        };
+        for owner in node.owner_uids() {
+            if let Some(keys) = self.dependents.get_mut(owner) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+        }
+        self.deleting.remove(key);
+        self.dangling.remove(key);
+        if self.by_uid.get(&node.uid) == Some(key) {
+            self.by_uid.remove(&node.uid);
+        }
+        self.recheck_dependents_of(&node.uid);
+    }
+
+    fn dependents_of(&self, uid: &str) -> Vec<&Node> {
+        self.dependents
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.nodes.get(key))
+            .collect()
+    }
+}
+
+/// What to do, given every object in the cluster.
+pub fn plan(nodes: &[Node]) -> Vec<Action> {
+    plan_graph(&Graph::from_nodes(nodes))
+}
+
+/// What to do, given the ownership graph: owners being deleted act on their
+/// dependents, objects whose owners vanished are collected or trimmed.
+pub fn plan_graph(graph: &Graph) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut touched: HashSet<&str> = HashSet::new();
 
-    for owner in nodes.iter().filter(|n| n.deleting) {
-        let deps = dependents
-            .get(owner.uid.as_str())
-            .cloned()
-            .unwrap_or_default();
+    for owner in graph.deleting.iter().filter_map(|k| graph.nodes.get(k)) {
+        let deps = graph.dependents_of(&owner.uid);
         if owner.has_finalizer(ORPHAN_FINALIZER) {
             for dep in &deps {
                 if touched.insert(dep.uid.as_str()) {
@@ -159,7 +309,7 @@ pub fn plan(nodes: &[Node]) -> Vec<Action> {
         }
     }
 
-    for node in nodes.iter().filter(|n| !n.owner_references.is_empty()) {
+    for node in graph.dangling.iter().filter_map(|k| graph.nodes.get(k)) {
         if touched.contains(node.uid.as_str()) {
             continue;
         }
@@ -167,7 +317,7 @@ pub fn plan(nodes: &[Node]) -> Vec<Action> {
             node.owner_references.iter().partition(|r| {
                 r["uid"]
                     .as_str()
-                    .is_some_and(|uid| by_uid.contains_key(uid))
+                    .is_some_and(|uid| graph.by_uid.contains_key(uid))
             });
         if gone.is_empty() {
             continue;
@@ -185,17 +335,6 @@ pub fn plan(nodes: &[Node]) -> Vec<Action> {
         }
     }
     actions
-}
-
-fn snapshot(cluster: &Cluster) -> Vec<Node> {
-    let mut nodes = Vec::new();
-    for rt in resources::ALL.iter().copied() {
-        match cluster.list(rt, None, &ListOptions::default()) {
-            Ok(list) => nodes.extend(list.items.iter().map(|o| Node::from_object(rt, o))),
-            Err(err) => tracing::warn!(resource = rt.plural, %err, "garbage collector cannot list"),
-        }
-    }
-    nodes
 }
 
 fn act(cluster: &Cluster, action: &Action) {
@@ -248,25 +387,46 @@ fn act(cluster: &Cluster, action: &Action) {
     }
 }
 
-/// One pass: plan over the current state and act.
+/// One pass over a fresh listing of the cluster: plan and act.
 pub fn sweep(cluster: &Cluster) {
-    for action in plan(&snapshot(cluster)) {
+    for action in plan_graph(&Graph::from_cluster(cluster)) {
         act(cluster, &action);
+    }
+}
+
+/// Take in every queued change; false once the cluster is gone.
+fn drain(cluster: &Cluster, graph: &mut Graph, changes: &mut broadcast::Receiver<Change>) -> bool {
+    loop {
+        match changes.try_recv() {
+            Ok(change) => graph.apply(&change),
+            Err(TryRecvError::Empty) => return true,
+            // Changes were lost: start again from a listing.
+            Err(TryRecvError::Lagged(_)) => *graph = Graph::from_cluster(cluster),
+            Err(TryRecvError::Closed) => return false,
+        }
     }
 }
 
 /// Sweeps after changes (debounced) and periodically until `shutdown`.
 pub async fn run(cluster: Cluster, shutdown: CancellationToken) {
     let mut changes = cluster.subscribe();
+    let mut graph = Graph::from_cluster(&cluster);
     loop {
-        sweep(&cluster);
+        // The graph must include the effect of every write so far (ours too).
+        if !drain(&cluster, &mut graph, &mut changes) {
+            return;
+        }
+        for action in plan_graph(&graph) {
+            act(&cluster, &action);
+        }
         tokio::select! {
             change = changes.recv() => {
-                if let Err(RecvError::Closed) = change {
-                    return;
+                match change {
+                    Ok(change) => graph.apply(&change),
+                    Err(RecvError::Lagged(_)) => graph = Graph::from_cluster(&cluster),
+                    Err(RecvError::Closed) => return,
                 }
                 tokio::time::sleep(DEBOUNCE).await;
-                while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) = changes.try_recv() {}
             }
             _ = tokio::time::sleep(RESYNC) => {}
             _ = shutdown.cancelled() => return,

@@ -29,6 +29,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -85,8 +86,8 @@ struct Kubelet {
     scheduler_events: EventRecorder,
     pods: HashMap<String, PodRecord>,
     timers: BTreeSet<(Instant, String)>,
-    /// Pods waiting for claims (unscheduled, or scheduled with unbound claims): (namespace, name).
-    waiting: BTreeSet<(String, String)>,
+    /// Pods waiting for claims (unscheduled, or scheduled with unbound claims).
+    waiting: WaitingPods,
     ips_in_use: HashSet<Ipv4Addr>,
     scheduling_reports: RepeatFilter,
 }
@@ -116,6 +117,63 @@ async fn sleep_until_or_forever(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Pods waiting for their claims, indexed by claim so that a change to one
+/// claim re-examines only the pods mounting it (as the scheduler's queue
+/// moves pods back on claim events), not every waiting pod.
+#[derive(Default)]
+struct WaitingPods {
+    /// (namespace, pod) -> the claims it mounts.
+    pods: BTreeMap<(String, String), Vec<String>>,
+    /// (namespace, claim) -> pods mounting it.
+    by_claim: HashMap<(String, String), BTreeSet<String>>,
+}
+
+impl WaitingPods {
+    fn insert(&mut self, pod: &Pod) {
+        let key = pod_key(pod);
+        let claims = claim_names(pod);
+        if self.pods.get(&key) == Some(&claims) {
+            return;
+        }
+        self.remove(&key);
+        for claim in &claims {
+            self.by_claim
+                .entry((key.0.clone(), claim.clone()))
+                .or_default()
+                .insert(key.1.clone());
+        }
+        self.pods.insert(key, claims);
+    }
+
+    fn remove(&mut self, key: &(String, String)) {
+        let Some(claims) = self.pods.remove(key) else {
+            return;
+        };
+        for claim in claims {
+            let claim_key = (key.0.clone(), claim);
+            if let Some(pods) = self.by_claim.get_mut(&claim_key) {
+                pods.remove(&key.1);
+                if pods.is_empty() {
+                    self.by_claim.remove(&claim_key);
+                }
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<(String, String)> {
+        self.pods.keys().cloned().collect()
+    }
+
+    fn using_claim(&self, (namespace, claim): &(String, String)) -> Vec<(String, String)> {
+        self.by_claim
+            .get(&(namespace.clone(), claim.clone()))
+            .into_iter()
+            .flatten()
+            .map(|pod| (namespace.clone(), pod.clone()))
+            .collect()
     }
 }
 
@@ -160,7 +218,7 @@ impl Kubelet {
             host_ip,
             pods: HashMap::new(),
             timers: BTreeSet::new(),
-            waiting: BTreeSet::new(),
+            waiting: WaitingPods::default(),
             ips_in_use: HashSet::new(),
             scheduling_reports: RepeatFilter::default(),
         }
@@ -197,7 +255,7 @@ impl Kubelet {
 
     fn on_change(&mut self, change: Change) {
         if change.rt == &PODS {
-            let Ok(pod) = serde_json::from_value::<Pod>(change.event.object) else {
+            let Ok(pod) = Pod::deserialize(&change.event.object) else {
                 return;
             };
             if change.event.event_type == WatchEventType::Deleted {
@@ -207,14 +265,25 @@ impl Kubelet {
                 self.sync_pod(pod);
             }
         } else if change.rt == &PERSISTENT_VOLUME_CLAIMS {
-            self.retry_waiting();
+            // Only the pods mounting this claim can be unblocked by it.
+            let meta = &change.event.object["metadata"];
+            let claim = (
+                meta["namespace"].as_str().unwrap_or_default().to_string(),
+                meta["name"].as_str().unwrap_or_default().to_string(),
+            );
+            let pods = self.waiting.using_claim(&claim);
+            self.retry(pods);
         }
     }
 
     /// Pods waiting on claims get another look.
     fn retry_waiting(&mut self) {
-        let waiting: Vec<(String, String)> = self.waiting.iter().cloned().collect();
-        for (namespace, name) in waiting {
+        let pods = self.waiting.all();
+        self.retry(pods);
+    }
+
+    fn retry(&mut self, pods: Vec<(String, String)>) {
+        for (namespace, name) in pods {
             match self.cluster.get_typed::<Pod>(Some(&namespace), &name) {
                 Ok(pod) => self.sync_pod(pod),
                 Err(_) => {
@@ -296,7 +365,7 @@ impl Kubelet {
         let uid = uid_of(&pod);
         if !self.pods.contains_key(&uid) {
             if !self.claims_bound(&pod) {
-                self.waiting.insert(pod_key(&pod));
+                self.waiting.insert(&pod);
                 return;
             }
             self.waiting.remove(&pod_key(&pod));
@@ -656,7 +725,7 @@ impl Kubelet {
                 Err(err) if err.code == 404 => claims.insert(name, None),
                 Err(err) => {
                     tracing::debug!(%err, "scheduler: cannot read a claim");
-                    self.waiting.insert(key);
+                    self.waiting.insert(pod);
                     return;
                 }
             };
@@ -674,7 +743,7 @@ impl Kubelet {
                 self.bind(pod);
             }
             SchedulingDecision::SelectNodeFor(names) => {
-                self.waiting.insert(key);
+                self.waiting.insert(pod);
                 for name in names {
                     let patch = json!({"metadata": {"annotations": {SELECTED_NODE: NODE_NAME}}});
                     if let Err(err) = self.cluster.patch(
@@ -690,10 +759,10 @@ impl Kubelet {
                 }
             }
             SchedulingDecision::WaitForBinding => {
-                self.waiting.insert(key);
+                self.waiting.insert(pod);
             }
             SchedulingDecision::Unschedulable(message) => {
-                self.waiting.insert(key);
+                self.waiting.insert(pod);
                 self.report_unschedulable(pod, &message);
             }
         }

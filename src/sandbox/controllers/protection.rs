@@ -6,14 +6,22 @@
 //! is Bound. The finalizers themselves are added at creation by the API
 //! server's StorageObjectInUseProtection admission; without them there is
 //! nothing to do here.
+//!
+//! Like upstream's, the controller keeps its view from the change stream:
+//! the claims and volumes being deleted, and which pods use which claim, so
+//! a change costs nothing more than updating that view.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
-use super::resync::{Wake, next_wake};
-use crate::sandbox::api::cluster::{Change, Cluster, PatchBody, Subresource, WriteOptions};
+use crate::sandbox::api::cluster::{
+    Change, Cluster, PatchBody, Subresource, WatchEventType, WriteOptions,
+};
 use crate::sandbox::resources::{PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, ResourceType};
 
 pub const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
@@ -23,30 +31,35 @@ fn has_finalizer(finalizers: Option<&Vec<String>>, finalizer: &str) -> bool {
     finalizers.is_some_and(|f| f.iter().any(|x| x == finalizer))
 }
 
-/// Whether a pod still holds the claim: it names it and has not finished
-/// (a terminating pod still has the volume mounted).
-pub fn pod_uses_claim(pod: &Pod, claim: &PersistentVolumeClaim) -> bool {
-    if pod.metadata.namespace != claim.metadata.namespace {
-        return false;
-    }
+/// The claims (of its namespace) a pod holds: those it names, unless it has
+/// finished (a terminating pod still has its volumes mounted).
+pub fn claims_held(pod: &Pod) -> Vec<String> {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     if matches!(phase, Some("Succeeded" | "Failed")) {
-        return false;
+        return Vec::new();
     }
-    let claim_name = claim.metadata.name.as_deref().unwrap_or_default();
     let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
     pod.spec
         .as_ref()
         .and_then(|s| s.volumes.as_ref())
         .into_iter()
         .flatten()
-        .any(|v| {
-            v.persistent_volume_claim
-                .as_ref()
-                .is_some_and(|c| c.claim_name == claim_name)
-                // A generic ephemeral volume's claim is `<pod>-<volume>`.
-                || (v.ephemeral.is_some() && format!("{pod_name}-{}", v.name) == claim_name)
+        .filter_map(|v| match (&v.persistent_volume_claim, &v.ephemeral) {
+            (Some(c), _) => Some(c.claim_name.clone()),
+            // A generic ephemeral volume's claim is `<pod>-<volume>`.
+            (None, Some(_)) => Some(format!("{pod_name}-{}", v.name)),
+            (None, None) => None,
         })
+        .collect()
+}
+
+/// Whether a pod still holds the claim: it names it and has not finished.
+pub fn pod_uses_claim(pod: &Pod, claim: &PersistentVolumeClaim) -> bool {
+    if pod.metadata.namespace != claim.metadata.namespace {
+        return false;
+    }
+    let claim_name = claim.metadata.name.as_deref().unwrap_or_default();
+    claims_held(pod).iter().any(|name| name == claim_name)
 }
 
 /// A deleted claim may lose its protection once no pod uses it.
@@ -87,24 +100,145 @@ fn remove_finalizer(
     }
 }
 
-/// One pass over claims and volumes being deleted.
-pub fn sync_once(cluster: &Cluster) {
-    let (Ok(claims), Ok(volumes)) = (
-        cluster.list_typed::<PersistentVolumeClaim>(None, None),
-        cluster.list_typed::<PersistentVolume>(None, None),
-    ) else {
-        return;
-    };
-    let deleting_claims: Vec<&PersistentVolumeClaim> = claims
-        .iter()
-        .filter(|c| c.metadata.deletion_timestamp.is_some())
-        .collect();
-    if !deleting_claims.is_empty() {
-        let pods: Vec<Pod> = cluster.list_typed(None, None).unwrap_or_default();
-        for claim in deleting_claims
-            .into_iter()
-            .filter(|c| claim_can_go(c, &pods))
+type Key = (String, String);
+
+fn key_of(namespace: Option<&str>, name: Option<&str>) -> Key {
+    (
+        namespace.unwrap_or_default().to_string(),
+        name.unwrap_or_default().to_string(),
+    )
+}
+
+/// What the two controllers look at: the protected objects being deleted,
+/// and the claims held by pods.
+#[derive(Default)]
+pub struct Protection {
+    deleting_claims: BTreeMap<Key, PersistentVolumeClaim>,
+    deleting_volumes: BTreeMap<String, PersistentVolume>,
+    /// (namespace, claim) -> pods holding it.
+    holders: HashMap<Key, BTreeSet<String>>,
+    /// (namespace, pod) -> the claims it holds.
+    held_by_pod: HashMap<Key, Vec<String>>,
+}
+
+impl Protection {
+    /// The view from a fresh listing.
+    pub fn from_cluster(cluster: &Cluster) -> Option<Protection> {
+        let (Ok(claims), Ok(volumes), Ok(pods)) = (
+            cluster.list_typed::<PersistentVolumeClaim>(None, None),
+            cluster.list_typed::<PersistentVolume>(None, None),
+            cluster.list_typed::<Pod>(None, None),
+        ) else {
+            return None;
+        };
+        let mut view = Protection::default();
+        for claim in claims {
+            view.put_claim(claim);
+        }
+        for volume in volumes {
+            view.put_volume(volume);
+        }
+        for pod in pods {
+            view.put_pod(&pod);
+        }
+        Some(view)
+    }
+
+    fn apply(&mut self, change: &Change) {
+        let deleted = change.event.event_type == WatchEventType::Deleted;
+        let object = &change.event.object;
+        if change.rt == &PERSISTENT_VOLUME_CLAIMS {
+            if let Ok(claim) = PersistentVolumeClaim::deserialize(object) {
+                if deleted {
+                    let meta = &claim.metadata;
+                    self.deleting_claims
+                        .remove(&key_of(meta.namespace.as_deref(), meta.name.as_deref()));
+                } else {
+                    self.put_claim(claim);
+                }
+            }
+        } else if change.rt == &PERSISTENT_VOLUMES {
+            if let Ok(volume) = PersistentVolume::deserialize(object) {
+                if deleted {
+                    let name = volume.metadata.name.clone().unwrap_or_default();
+                    self.deleting_volumes.remove(&name);
+                } else {
+                    self.put_volume(volume);
+                }
+            }
+        } else if change.rt == &PODS
+            && let Ok(pod) = Pod::deserialize(object)
         {
+            if deleted {
+                let meta = &pod.metadata;
+                self.remove_pod(&key_of(meta.namespace.as_deref(), meta.name.as_deref()));
+            } else {
+                self.put_pod(&pod);
+            }
+        }
+    }
+
+    fn put_claim(&mut self, claim: PersistentVolumeClaim) {
+        let meta = &claim.metadata;
+        let key = key_of(meta.namespace.as_deref(), meta.name.as_deref());
+        if meta.deletion_timestamp.is_some()
+            && has_finalizer(meta.finalizers.as_ref(), PVC_PROTECTION)
+        {
+            self.deleting_claims.insert(key, claim);
+        } else {
+            self.deleting_claims.remove(&key);
+        }
+    }
+
+    fn put_volume(&mut self, volume: PersistentVolume) {
+        let meta = &volume.metadata;
+        let name = meta.name.clone().unwrap_or_default();
+        if meta.deletion_timestamp.is_some()
+            && has_finalizer(meta.finalizers.as_ref(), PV_PROTECTION)
+        {
+            self.deleting_volumes.insert(name, volume);
+        } else {
+            self.deleting_volumes.remove(&name);
+        }
+    }
+
+    fn put_pod(&mut self, pod: &Pod) {
+        let meta = &pod.metadata;
+        let key = key_of(meta.namespace.as_deref(), meta.name.as_deref());
+        let held = claims_held(pod);
+        if self.held_by_pod.get(&key) == Some(&held) {
+            return;
+        }
+        self.remove_pod(&key);
+        for claim in &held {
+            self.holders
+                .entry((key.0.clone(), claim.clone()))
+                .or_default()
+                .insert(key.1.clone());
+        }
+        if !held.is_empty() {
+            self.held_by_pod.insert(key, held);
+        }
+    }
+
+    fn remove_pod(&mut self, key: &Key) {
+        for claim in self.held_by_pod.remove(key).unwrap_or_default() {
+            let claim_key = (key.0.clone(), claim);
+            if let Some(pods) = self.holders.get_mut(&claim_key) {
+                pods.remove(&key.1);
+                if pods.is_empty() {
+                    self.holders.remove(&claim_key);
+                }
+            }
+        }
+    }
+
+    /// Remove the finalizers that may go now.
+    pub fn sync(&self, cluster: &Cluster) {
+        for (key, claim) in &self.deleting_claims {
+            if self.holders.contains_key(key) {
+                continue;
+            }
             remove_finalizer(
                 cluster,
                 &PERSISTENT_VOLUME_CLAIMS,
@@ -115,17 +249,24 @@ pub fn sync_once(cluster: &Cluster) {
                 claim.metadata.resource_version.as_deref(),
             );
         }
+        for volume in self.deleting_volumes.values().filter(|v| volume_can_go(v)) {
+            remove_finalizer(
+                cluster,
+                &PERSISTENT_VOLUMES,
+                None,
+                volume.metadata.name.as_deref().unwrap_or_default(),
+                volume.metadata.finalizers.as_deref().unwrap_or_default(),
+                PV_PROTECTION,
+                volume.metadata.resource_version.as_deref(),
+            );
+        }
     }
-    for volume in volumes.iter().filter(|v| volume_can_go(v)) {
-        remove_finalizer(
-            cluster,
-            &PERSISTENT_VOLUMES,
-            None,
-            volume.metadata.name.as_deref().unwrap_or_default(),
-            volume.metadata.finalizers.as_deref().unwrap_or_default(),
-            PV_PROTECTION,
-            volume.metadata.resource_version.as_deref(),
-        );
+}
+
+/// One pass over claims and volumes being deleted, from a fresh listing.
+pub fn sync_once(cluster: &Cluster) {
+    if let Some(view) = Protection::from_cluster(cluster) {
+        view.sync(cluster);
     }
 }
 
@@ -134,13 +275,49 @@ fn is_relevant(change: &Change) -> bool {
     rt == &PERSISTENT_VOLUME_CLAIMS || rt == &PERSISTENT_VOLUMES || rt == &PODS
 }
 
+/// How often everything is looked at again without a change (to retry a
+/// write that lost a race).
+const RESYNC: Duration = Duration::from_secs(10);
+
+/// Take in every queued change; false once the cluster is gone.
+fn drain(cluster: &Cluster, view: &mut Protection, changes: &mut broadcast::Receiver<Change>) -> bool {
+    loop {
+        match changes.try_recv() {
+            Ok(change) => view.apply(&change),
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Lagged(_)) => {
+                *view = Protection::from_cluster(cluster).unwrap_or_default();
+            }
+            Err(TryRecvError::Closed) => return false,
+        }
+    }
+}
+
 /// Release protected objects as they become free, until the cluster goes away.
 pub async fn run(cluster: Cluster) {
     let mut changes = cluster.subscribe();
+    let mut view = Protection::from_cluster(&cluster).unwrap_or_default();
     loop {
-        sync_once(&cluster);
-        if next_wake(&mut changes, is_relevant, Duration::from_secs(10)).await == Wake::Closed {
+        if !drain(&cluster, &mut view, &mut changes) {
             return;
+        }
+        view.sync(&cluster);
+        let deadline = tokio::time::Instant::now() + RESYNC;
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_elapsed) => break,
+                Ok(Ok(change)) => {
+                    view.apply(&change);
+                    if is_relevant(&change) {
+                        break;
+                    }
+                }
+                Ok(Err(RecvError::Lagged(_))) => {
+                    view = Protection::from_cluster(&cluster).unwrap_or_default();
+                    break;
+                }
+                Ok(Err(RecvError::Closed)) => return,
+            }
         }
     }
 }

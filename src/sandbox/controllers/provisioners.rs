@@ -286,7 +286,7 @@ pub fn nfs_cleanup(class: Option<&StorageClass>) -> Result<NfsCleanup, String> {
 /// Event repeat period for provisioning failures (the library retries).
 const RETRY_REPORT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// One pass of every sandbox provisioner over the claims waiting for it.
+/// One pass of every sandbox provisioner over every claim waiting for it.
 pub fn sync_once(cluster: &Cluster, data_dir: &Path, failures: &mut RepeatFilter) {
     let (Ok(claims), Ok(classes)) = (
         cluster.list_typed::<PersistentVolumeClaim>(None, None),
@@ -294,7 +294,23 @@ pub fn sync_once(cluster: &Cluster, data_dir: &Path, failures: &mut RepeatFilter
     ) else {
         return;
     };
-    for claim in &claims {
+    let classes: BTreeMap<String, StorageClass> = classes
+        .into_iter()
+        .map(|c| (c.metadata.name.clone().unwrap_or_default(), c))
+        .collect();
+    sync_claims(cluster, data_dir, failures, &claims, &classes);
+}
+
+/// The provisioners' look at these claims: each one annotated for a sandbox
+/// provisioner, of its class, unbound and without a volume yet is provisioned.
+pub fn sync_claims<'a>(
+    cluster: &Cluster,
+    data_dir: &Path,
+    failures: &mut RepeatFilter,
+    claims: impl IntoIterator<Item = &'a PersistentVolumeClaim>,
+    classes: &BTreeMap<String, StorageClass>,
+) {
+    for claim in claims {
         if claim.metadata.deletion_timestamp.is_some()
             || claim
                 .spec
@@ -304,7 +320,9 @@ pub fn sync_once(cluster: &Cluster, data_dir: &Path, failures: &mut RepeatFilter
         {
             continue;
         }
-        let annotations = claim.metadata.annotations.clone().unwrap_or_default();
+        let Some(annotations) = claim.metadata.annotations.as_ref() else {
+            continue;
+        };
         let Some(provisioner) = SandboxProvisioner::ALL
             .into_iter()
             .find(|p| annotations.get(p.claim_annotation()).map(String::as_str) == Some(p.name()))
@@ -312,10 +330,7 @@ pub fn sync_once(cluster: &Cluster, data_dir: &Path, failures: &mut RepeatFilter
             continue;
         };
         let class_name = claim_class(claim);
-        let Some(class) = classes
-            .iter()
-            .find(|c| c.metadata.name.as_deref() == Some(class_name.as_str()))
-        else {
+        let Some(class) = classes.get(&class_name) else {
             continue;
         };
         if class.provisioner != provisioner.name()

@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
@@ -1001,9 +1002,9 @@ impl Cache {
     /// Apply one change; returns the sets it concerns.
     fn apply(&mut self, rt: &ResourceType, event: &WatchEvent) -> Vec<Key> {
         let deleted = event.event_type == WatchEventType::Deleted;
-        let object = event.object.clone();
+        let object = &event.object;
         if same_type(rt, &STATEFUL_SETS) {
-            let Ok(set) = serde_json::from_value::<StatefulSet>(object) else {
+            let Ok(set) = StatefulSet::deserialize(object) else {
                 return Vec::new();
             };
             let key = key_of(&set.metadata);
@@ -1018,7 +1019,7 @@ impl Cache {
             return vec![key];
         }
         if same_type(rt, &PODS) {
-            let Ok(pod) = serde_json::from_value::<Pod>(object) else {
+            let Ok(pod) = Pod::deserialize(object) else {
                 return Vec::new();
             };
             let key = key_of(&pod.metadata);
@@ -1034,7 +1035,7 @@ impl Cache {
             return concerned;
         }
         if same_type(rt, &CONTROLLER_REVISIONS) {
-            let Ok(revision) = serde_json::from_value::<ControllerRevision>(object) else {
+            let Ok(revision) = ControllerRevision::deserialize(object) else {
                 return Vec::new();
             };
             let key = key_of(&revision.metadata);
@@ -1047,7 +1048,7 @@ impl Cache {
             return concerned;
         }
         if same_type(rt, &PERSISTENT_VOLUME_CLAIMS) {
-            let Ok(claim) = serde_json::from_value::<PersistentVolumeClaim>(object) else {
+            let Ok(claim) = PersistentVolumeClaim::deserialize(object) else {
                 return Vec::new();
             };
             let key = key_of(&claim.metadata);

@@ -23,10 +23,12 @@ use kube_quantity::ParsedQuantity;
 
 use super::events::{EventRecorder, EventType};
 use super::provisioners::{self, SandboxProvisioner};
-use super::resync::{RepeatFilter, Wake, next_wake};
+use super::resync::RepeatFilter;
+use serde::Deserialize;
 use std::path::PathBuf;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
-use crate::sandbox::api::cluster::{Change, Cluster, Subresource};
+use crate::sandbox::api::cluster::{Change, Cluster, Subresource, WatchEventType};
 use crate::sandbox::api::selectors::{LabelSelector, selector_string};
 use crate::sandbox::resources::{PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, STORAGE_CLASSES};
 
@@ -241,7 +243,7 @@ fn selector_matches(claim: &PersistentVolumeClaim, volume: &PersistentVolume) ->
 /// a node is chosen) only pre-bound volumes count.
 pub fn find_best_match<'a>(
     claim: &PersistentVolumeClaim,
-    volumes: &'a [PersistentVolume],
+    volumes: impl IntoIterator<Item = &'a PersistentVolume>,
     delay_binding: bool,
 ) -> Option<&'a PersistentVolume> {
     let requested = claim_request(claim);
@@ -327,15 +329,21 @@ pub enum ClaimDecision {
     Lost(PlannedEvent),
 }
 
-/// How the binder sees the cluster in one sync.
+/// How the binder sees the cluster when it syncs one claim.
 pub struct StorageView<'a> {
-    pub volumes: &'a [PersistentVolume],
+    /// The volumes in name order: all of them, or at least those that can
+    /// matter to the claim (the one it names, those pre-bound to it and those
+    /// without a claimRef; see `StorageCache::volumes_for`).
+    pub volumes: Vec<&'a PersistentVolume>,
     pub classes: &'a BTreeMap<String, StorageClass>,
 }
 
 impl StorageView<'_> {
     fn volume(&self, name: &str) -> Option<&PersistentVolume> {
-        self.volumes.iter().find(|v| name_of(&v.metadata) == name)
+        self.volumes
+            .iter()
+            .copied()
+            .find(|v| name_of(&v.metadata) == name)
     }
 }
 
@@ -353,7 +361,7 @@ pub fn plan_claim(claim: &PersistentVolumeClaim, view: &StorageView<'_>) -> Clai
     let class = view.classes.get(&class_name);
     let delay_binding = class.is_some_and(waits_for_first_consumer)
         && annotation(&claim.metadata, SELECTED_NODE).is_none();
-    if let Some(volume) = find_best_match(claim, view.volumes, delay_binding) {
+    if let Some(volume) = find_best_match(claim, view.volumes.iter().copied(), delay_binding) {
         return ClaimDecision::Bind {
             volume: name_of(&volume.metadata).to_string(),
         };
@@ -679,90 +687,373 @@ pub fn volume_with_phase(
 /// How often a still-true event is repeated (upstream's resync period).
 const EVENT_REPEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// One pass of the binder over every volume and claim.
-pub fn sync_once(
-    cluster: &Cluster,
-    recorder: &EventRecorder,
-    state: &mut RepeatFilter,
-    data_dir: &std::path::Path,
-) {
-    let (Ok(claims), Ok(volumes), Ok(class_list)) = (
-        cluster.list_typed::<PersistentVolumeClaim>(None, None),
-        cluster.list_typed::<PersistentVolume>(None, None),
-        cluster.list_typed::<StorageClass>(None, None),
-    ) else {
-        tracing::warn!("volume binder: cannot list claims, volumes or classes");
-        return;
-    };
-    let classes: BTreeMap<String, StorageClass> = class_list
-        .into_iter()
-        .map(|c| (name_of(&c.metadata).to_string(), c))
-        .collect();
-    let claims_by_key: HashMap<(String, String), &PersistentVolumeClaim> = claims
-        .iter()
-        .map(|c| {
-            (
-                (
-                    namespace_of(&c.metadata).to_string(),
-                    name_of(&c.metadata).to_string(),
-                ),
-                c,
-            )
-        })
-        .collect();
+type Key = (String, String);
 
-    for volume in &volumes {
-        let claim = claim_ref(volume).and_then(|r| {
-            claims_by_key
-                .get(&(
-                    r.namespace.clone().unwrap_or_default(),
-                    r.name.clone().unwrap_or_default(),
-                ))
+fn key_of(meta: &ObjectMeta) -> Key {
+    (namespace_of(meta).to_string(), name_of(meta).to_string())
+}
+
+/// The claim a volume's claimRef names, as a key.
+fn claim_ref_key(volume: &PersistentVolume) -> Option<Key> {
+    claim_ref(volume).map(|r| {
+        (
+            r.namespace.clone().unwrap_or_default(),
+            r.name.clone().unwrap_or_default(),
+        )
+    })
+}
+
+/// The binder's view of claims, volumes and classes, kept from the change
+/// stream as upstream's informer caches are, with the indexes its decisions
+/// need and the objects whose decision may have changed (upstream's work
+/// queues), so a change costs work for the objects it concerns only.
+#[derive(Default)]
+pub struct StorageCache {
+    claims: BTreeMap<Key, PersistentVolumeClaim>,
+    volumes: BTreeMap<String, PersistentVolume>,
+    classes: BTreeMap<String, StorageClass>,
+    /// Claim named by a volume's claimRef -> those volumes.
+    volumes_by_claim_ref: HashMap<Key, BTreeSet<String>>,
+    /// Volumes without a claimRef: candidates for any claim.
+    unclaimed: BTreeSet<String>,
+    /// Volume name -> claims naming it in `spec.volumeName`.
+    claims_by_volume_name: HashMap<String, BTreeSet<Key>>,
+    /// Claims without a `volumeName`: any volume may become their match.
+    unbound: BTreeSet<Key>,
+    dirty_claims: BTreeSet<Key>,
+    dirty_volumes: BTreeSet<String>,
+}
+
+impl StorageCache {
+    /// Everything the binder needs, listed afresh; every object is dirty.
+    pub fn from_cluster(cluster: &Cluster) -> Option<StorageCache> {
+        let (Ok(claims), Ok(volumes), Ok(classes)) = (
+            cluster.list_typed::<PersistentVolumeClaim>(None, None),
+            cluster.list_typed::<PersistentVolume>(None, None),
+            cluster.list_typed::<StorageClass>(None, None),
+        ) else {
+            tracing::warn!("volume binder: cannot list claims, volumes or classes");
+            return None;
+        };
+        let mut cache = StorageCache::default();
+        for class in classes {
+            cache
+                .classes
+                .insert(name_of(&class.metadata).to_string(), class);
+        }
+        for volume in volumes {
+            cache.put_volume(volume);
+        }
+        for claim in claims {
+            cache.put_claim(claim);
+        }
+        cache.mark_all_dirty();
+        Some(cache)
+    }
+
+    fn mark_all_dirty(&mut self) {
+        self.dirty_claims.extend(self.claims.keys().cloned());
+        self.dirty_volumes.extend(self.volumes.keys().cloned());
+    }
+
+    fn has_dirty(&self) -> bool {
+        !self.dirty_claims.is_empty() || !self.dirty_volumes.is_empty()
+    }
+
+    /// Take in one change; returns the uid of an object that went away.
+    fn apply(&mut self, change: &Change) -> Option<String> {
+        let deleted = change.event.event_type == WatchEventType::Deleted;
+        let object = &change.event.object;
+        let rt = change.rt;
+        if rt == &PERSISTENT_VOLUME_CLAIMS {
+            let claim = PersistentVolumeClaim::deserialize(object).ok()?;
+            if deleted {
+                self.remove_claim(&key_of(&claim.metadata));
+                return claim.metadata.uid;
+            }
+            self.put_claim(claim);
+        } else if rt == &PERSISTENT_VOLUMES {
+            let volume = PersistentVolume::deserialize(object).ok()?;
+            if deleted {
+                self.remove_volume(name_of(&volume.metadata));
+                return volume.metadata.uid;
+            }
+            self.put_volume(volume);
+        } else if rt == &STORAGE_CLASSES {
+            let class = StorageClass::deserialize(object).ok()?;
+            let name = name_of(&class.metadata).to_string();
+            if deleted {
+                self.classes.remove(&name);
+            } else {
+                self.classes.insert(name, class);
+            }
+            // Every claim's and volume's decision may depend on a class.
+            self.mark_all_dirty();
+        }
+        None
+    }
+
+    fn unindex_claim(&mut self, key: &Key) -> Option<PersistentVolumeClaim> {
+        let old = self.claims.remove(key)?;
+        let volume_name = claim_volume_name(&old);
+        if volume_name.is_empty() {
+            self.unbound.remove(key);
+        } else if let Some(keys) = self.claims_by_volume_name.get_mut(volume_name) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.claims_by_volume_name.remove(volume_name);
+            }
+        }
+        Some(old)
+    }
+
+    /// A claim changed: it, and the volumes whose claimRef names it, are dirty.
+    fn touch_claim(&mut self, key: &Key) {
+        self.dirty_claims.insert(key.clone());
+        if let Some(volumes) = self.volumes_by_claim_ref.get(key) {
+            self.dirty_volumes.extend(volumes.iter().cloned());
+        }
+    }
+
+    fn put_claim(&mut self, claim: PersistentVolumeClaim) {
+        let key = key_of(&claim.metadata);
+        self.unindex_claim(&key);
+        let volume_name = claim_volume_name(&claim);
+        if volume_name.is_empty() {
+            self.unbound.insert(key.clone());
+        } else {
+            self.claims_by_volume_name
+                .entry(volume_name.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+        self.claims.insert(key.clone(), claim);
+        self.touch_claim(&key);
+    }
+
+    fn remove_claim(&mut self, key: &Key) {
+        self.unindex_claim(key);
+        self.touch_claim(key);
+    }
+
+    fn unindex_volume(&mut self, name: &str) -> Option<PersistentVolume> {
+        let old = self.volumes.remove(name)?;
+        match claim_ref_key(&old) {
+            Some(key) => {
+                if let Some(names) = self.volumes_by_claim_ref.get_mut(&key) {
+                    names.remove(name);
+                    if names.is_empty() {
+                        self.volumes_by_claim_ref.remove(&key);
+                    }
+                }
+            }
+            None => {
+                self.unclaimed.remove(name);
+            }
+        }
+        Some(old)
+    }
+
+    /// A volume changed (`before` and `after` are its versions): it is dirty,
+    /// and so are the claims it can matter to: those naming it, the one its
+    /// claimRef names, and, while it has no claimRef, every unbound claim.
+    fn touch_volume(
+        &mut self,
+        name: &str,
+        before: Option<&PersistentVolume>,
+        after: Option<&PersistentVolume>,
+    ) {
+        self.dirty_volumes.insert(name.to_string());
+        if let Some(keys) = self.claims_by_volume_name.get(name) {
+            self.dirty_claims.extend(keys.iter().cloned());
+        }
+        for version in [before, after].into_iter().flatten() {
+            match claim_ref_key(version) {
+                Some(key) => {
+                    self.dirty_claims.insert(key);
+                }
+                None => self.dirty_claims.extend(self.unbound.iter().cloned()),
+            }
+        }
+    }
+
+    fn put_volume(&mut self, volume: PersistentVolume) {
+        let name = name_of(&volume.metadata).to_string();
+        let old = self.unindex_volume(&name);
+        match claim_ref_key(&volume) {
+            Some(key) => {
+                self.volumes_by_claim_ref
+                    .entry(key)
+                    .or_default()
+                    .insert(name.clone());
+            }
+            None => {
+                self.unclaimed.insert(name.clone());
+            }
+        }
+        self.touch_volume(&name, old.as_ref(), Some(&volume));
+        self.volumes.insert(name, volume);
+    }
+
+    fn remove_volume(&mut self, name: &str) {
+        let old = self.unindex_volume(name);
+        self.touch_volume(name, old.as_ref(), None);
+    }
+
+    /// The volumes that can matter to a claim's decision, in name order: the
+    /// one it names, those whose claimRef names it and those without a
+    /// claimRef (`find_best_match` considers no others).
+    fn volumes_for(&self, claim: &PersistentVolumeClaim) -> Vec<&PersistentVolume> {
+        let mut names: BTreeSet<&str> = self.unclaimed.iter().map(String::as_str).collect();
+        if let Some(prebound) = self.volumes_by_claim_ref.get(&key_of(&claim.metadata)) {
+            names.extend(prebound.iter().map(String::as_str));
+        }
+        let named = claim_volume_name(claim);
+        if !named.is_empty() {
+            names.insert(named);
+        }
+        names
+            .into_iter()
+            .filter_map(|name| self.volumes.get(name))
+            .collect()
+    }
+}
+
+/// The binder and the sandbox's provisioners over a `StorageCache`.
+struct Binder {
+    cluster: Cluster,
+    recorder: EventRecorder,
+    data_dir: PathBuf,
+    reported: RepeatFilter,
+    provisioning_failures: RepeatFilter,
+    cache: StorageCache,
+}
+
+impl Binder {
+    /// Take in every queued change; false once the cluster is gone.
+    fn drain(&mut self, changes: &mut broadcast::Receiver<Change>) -> bool {
+        loop {
+            match changes.try_recv() {
+                Ok(change) => self.take(&change),
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Lagged(_)) => self.relist(),
+                Err(TryRecvError::Closed) => return false,
+            }
+        }
+    }
+
+    fn take(&mut self, change: &Change) {
+        if let Some(uid) = self.cache.apply(change) {
+            self.reported.forget(&uid);
+            self.provisioning_failures.forget(&uid);
+        }
+    }
+
+    /// Changes were lost (or it is time to look at everything): start afresh.
+    fn relist(&mut self) {
+        if let Some(cache) = StorageCache::from_cluster(&self.cluster) {
+            self.cache = cache;
+        } else {
+            self.cache.mark_all_dirty();
+        }
+    }
+
+    /// One pass over the dirty volumes, then the dirty claims, then the
+    /// claims the provisioners may act on; false once the cluster is gone.
+    fn sync(&mut self, changes: &mut broadcast::Receiver<Change>) -> bool {
+        let volumes = std::mem::take(&mut self.cache.dirty_volumes);
+        for name in &volumes {
+            let Some(volume) = self.cache.volumes.get(name) else {
+                continue;
+            };
+            let claim = claim_ref_key(volume)
+                .and_then(|key| self.cache.claims.get(&key))
                 .map(|c| ClaimSummary {
                     uid: uid_of(&c.metadata),
                     volume_name: claim_volume_name(c),
-                })
-        });
-        apply_volume_decision(
-            cluster,
-            recorder,
-            state,
-            data_dir,
-            volume,
-            &classes,
-            plan_volume(volume, claim),
+                });
+            let decision = plan_volume(volume, claim);
+            apply_volume_decision(
+                &self.cluster,
+                &self.recorder,
+                &mut self.reported,
+                &self.data_dir,
+                volume,
+                &self.cache.classes,
+                decision,
+            );
+        }
+
+        // Volumes may have changed phase above; match against fresh state.
+        if !self.drain(changes) {
+            return false;
+        }
+        let claims = std::mem::take(&mut self.cache.dirty_claims);
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        let mut retry = Vec::new();
+        for key in &claims {
+            let Some(claim) = self.cache.claims.get(key) else {
+                continue;
+            };
+            if claim.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let view = StorageView {
+                volumes: self.cache.volumes_for(claim),
+                classes: &self.cache.classes,
+            };
+            let decision = plan_claim(claim, &view);
+            if let ClaimDecision::Bind { volume } = &decision
+                && !taken.insert(volume.clone())
+            {
+                // Another claim took it in this pass; the next pass looks again.
+                retry.push(key.clone());
+                continue;
+            }
+            let volume = match &decision {
+                ClaimDecision::Bind { volume } => self.cache.volumes.get(volume),
+                _ => None,
+            };
+            apply_claim_decision(
+                &self.cluster,
+                &self.recorder,
+                &mut self.reported,
+                claim,
+                volume,
+                decision,
+            );
+        }
+        self.cache.dirty_claims.extend(retry);
+
+        // The provisioners see the claims as the binder left them.
+        if !self.drain(changes) {
+            return false;
+        }
+        let mut candidates = claims;
+        candidates.extend(self.cache.dirty_claims.iter().cloned());
+        provisioners::sync_claims(
+            &self.cluster,
+            &self.data_dir,
+            &mut self.provisioning_failures,
+            candidates.iter().filter_map(|key| self.cache.claims.get(key)),
+            &self.cache.classes,
         );
+        true
     }
 
-    // Volumes may have changed phase above; match against fresh state.
-    let volumes = cluster
-        .list_typed::<PersistentVolume>(None, None)
-        .unwrap_or(volumes);
-    let mut taken: BTreeSet<String> = BTreeSet::new();
-    for claim in &claims {
-        if claim.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        let view = StorageView {
-            volumes: &volumes,
-            classes: &classes,
-        };
-        let decision = plan_claim(claim, &view);
-        if let ClaimDecision::Bind { volume } = &decision
-            && !taken.insert(volume.clone())
-        {
-            // Another claim took it in this pass; the next sync looks again.
-            continue;
-        }
-        apply_claim_decision(cluster, recorder, state, claim, &volumes, decision);
+    /// After a resync, forget what was reported about objects that are gone.
+    fn prune_reports(&mut self) {
+        let cache = &self.cache;
+        let alive: BTreeSet<&str> = cache
+            .claims
+            .values()
+            .map(|c| uid_of(&c.metadata))
+            .chain(cache.volumes.values().map(|v| uid_of(&v.metadata)))
+            .collect();
+        self.reported.retain(|uid| alive.contains(uid));
+        self.provisioning_failures
+            .retain(|uid| alive.contains(uid));
     }
-
-    let alive: BTreeSet<&str> = claims
-        .iter()
-        .map(|c| uid_of(&c.metadata))
-        .chain(volumes.iter().map(|v| uid_of(&v.metadata)))
-        .collect();
-    state.retain(|uid| alive.contains(uid));
 }
 
 fn report(
@@ -783,20 +1074,21 @@ fn report(
     }
 }
 
+/// `volume` is the volume a Bind decision names, if it exists.
 fn apply_claim_decision(
     cluster: &Cluster,
     recorder: &EventRecorder,
     state: &mut RepeatFilter,
     claim: &PersistentVolumeClaim,
-    volumes: &[PersistentVolume],
+    volume: Option<&PersistentVolume>,
     decision: ClaimDecision,
 ) {
     let uid = uid_of(&claim.metadata).to_string();
     let ns = claim.metadata.namespace.as_deref();
     match decision {
         ClaimDecision::Bound { .. } => {}
-        ClaimDecision::Bind { volume } => {
-            let Some(volume) = volumes.iter().find(|v| name_of(&v.metadata) == volume) else {
+        ClaimDecision::Bind { .. } => {
+            let Some(volume) = volume else {
                 return;
             };
             if let Err(err) = bind(cluster, claim, volume) {
@@ -975,15 +1267,48 @@ fn is_storage_change(change: &Change) -> bool {
 
 /// The binder and the sandbox's provisioners, until the cluster goes away.
 pub async fn run(cluster: Cluster, data_dir: PathBuf) {
-    let recorder = EventRecorder::new(cluster.clone(), COMPONENT);
     let mut changes = cluster.subscribe();
-    let mut reported = RepeatFilter::default();
-    let mut provisioning_failures = RepeatFilter::default();
+    let mut binder = Binder {
+        recorder: EventRecorder::new(cluster.clone(), COMPONENT),
+        cache: StorageCache::default(),
+        cluster,
+        data_dir,
+        reported: RepeatFilter::default(),
+        provisioning_failures: RepeatFilter::default(),
+    };
+    binder.relist();
     loop {
-        sync_once(&cluster, &recorder, &mut reported, &data_dir);
-        provisioners::sync_once(&cluster, &data_dir, &mut provisioning_failures);
-        if next_wake(&mut changes, is_storage_change, RESYNC).await == Wake::Closed {
+        if !binder.drain(&mut changes) {
             return;
+        }
+        if binder.cache.has_dirty() {
+            if !binder.sync(&mut changes) {
+                return;
+            }
+            // Let the API and the other controllers run between passes.
+            tokio::task::yield_now().await;
+            continue;
+        }
+        // Idle: wait for a storage change, or resync after a quiet period.
+        let deadline = tokio::time::Instant::now() + RESYNC;
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_elapsed) => {
+                    binder.relist();
+                    binder.prune_reports();
+                    break;
+                }
+                Ok(Ok(change)) if is_storage_change(&change) => {
+                    binder.take(&change);
+                    break;
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(RecvError::Lagged(_))) => {
+                    binder.relist();
+                    break;
+                }
+                Ok(Err(RecvError::Closed)) => return,
+            }
         }
     }
 }

@@ -166,7 +166,10 @@ fn view<'a>(
     volumes: &'a [PersistentVolume],
     classes: &'a BTreeMap<String, StorageClass>,
 ) -> StorageView<'a> {
-    StorageView { volumes, classes }
+    StorageView {
+        volumes: volumes.iter().collect(),
+        classes,
+    }
 }
 
 #[test]
