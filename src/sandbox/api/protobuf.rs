@@ -71,7 +71,7 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Wire<'_>)>, ApiError> {
     Ok(out)
 }
 
-fn bytes_of<'a>(buf: &'a [u8], field: u64) -> Result<Option<&'a [u8]>, ApiError> {
+fn bytes_of(buf: &[u8], field: u64) -> Result<Option<&[u8]>, ApiError> {
     Ok(fields(buf)?.into_iter().rev().find_map(|(n, v)| match v {
         Wire::Bytes(b) if n == field => Some(b),
         _ => None,
