@@ -118,10 +118,13 @@ pub async fn run(context: &Context, args: UndoArgs) -> Result<Outcome> {
 }
 
 /// Writes the revision's template as `kubectl rollout undo` does, guarded by
-/// the resourceVersion the diff above was made from, so the rollback is all
-/// or nothing. Server errors are repeated; when the last answer is not a
-/// success, the set is read again to tell a write that landed (its answer
-/// lost, or a repeat refused by the guard) from one that did not.
+/// the resourceVersion of what the diff above was made from, so the rollback
+/// is all or nothing. The controller's status writes also move the
+/// resourceVersion (a rollout in progress writes it often), so a conflict
+/// with the template and generation unchanged is written again against the
+/// new version; a changed template stops undo. Server errors are repeated;
+/// when the last answer is not a success, the set is read again to tell a
+/// write that landed (its answer lost) from one that did not.
 async fn write_template(
     connection: &Connection,
     api: &Api<StatefulSet>,
@@ -129,6 +132,7 @@ async fn write_template(
     target: &ControllerRevision,
     params: &PatchParams,
 ) -> Result<StatefulSet> {
+    const STATUS_ONLY_CONFLICTS: usize = 5;
     let name = sts::name(set);
     let mut patch = target.data.0.clone();
     let Some(fields) = patch.as_object_mut() else {
@@ -137,32 +141,52 @@ async fn write_template(
             target.revision.unwrap_or(0)
         )));
     };
-    fields.insert(
-        "metadata".to_string(),
-        serde_json::json!({"resourceVersion": set.metadata.resource_version}),
-    );
-    let patch = Patch::Strategic(patch);
-    let failure = match retry::idempotent("rolling back", || api.patch(name, params, &patch)).await
-    {
-        Ok(patched) => return Ok(patched),
-        Err(err) => err,
-    };
-    let conflict = matches!(&failure, kube::Error::Api(status) if status.code == 409);
-    match api.get(name).await {
-        Ok(live) if revisions::template_matches(&live, target) => Ok(live),
-        Ok(_) if conflict => Err(Error::Failed(format!(
-            "statefulset {name} was changed by someone else while undo was writing; undo changed nothing. Look at `kubectl sts history {name}` and run undo again"
-        ))),
-        Ok(_) => Err(Error::Failed(format!(
-            "could not roll back statefulset {name}: {}\nNothing was changed: its template is still the live one shown above.",
-            connection.error(failure)
-        ))),
-        Err(read) => Err(Error::Failed(format!(
-            "could not roll back statefulset {name}: {}\nCould not read it back to see whether the rollback was applied ({}); check with `kubectl sts history {name}`.",
-            connection.error(failure),
-            connection.error(read)
-        ))),
+    let mut resource_version = set.metadata.resource_version.clone();
+    for _ in 0..=STATUS_ONLY_CONFLICTS {
+        fields.insert(
+            "metadata".to_string(),
+            serde_json::json!({"resourceVersion": resource_version}),
+        );
+        let patch = Patch::Strategic(serde_json::Value::Object(fields.clone()));
+        let failure =
+            match retry::idempotent("rolling back", || api.patch(name, params, &patch)).await {
+                Ok(patched) => return Ok(patched),
+                Err(err) => err,
+            };
+        let conflict = matches!(&failure, kube::Error::Api(status) if status.code == 409);
+        match api.get(name).await {
+            Ok(live) if revisions::template_matches(&live, target) => return Ok(live),
+            Ok(live) if conflict && same_spec(&live, set) => {
+                resource_version = live.metadata.resource_version;
+            }
+            Ok(_) if conflict => {
+                return Err(Error::Failed(format!(
+                    "statefulset {name} was changed by someone else while undo was writing; undo changed nothing. Look at `kubectl sts history {name}` and run undo again"
+                )));
+            }
+            Ok(_) => {
+                return Err(Error::Failed(format!(
+                    "could not roll back statefulset {name}: {}\nNothing was changed: its template is still the live one shown above.",
+                    connection.error(failure)
+                )));
+            }
+            Err(read) => {
+                return Err(Error::Failed(format!(
+                    "could not roll back statefulset {name}: {}\nCould not read it back to see whether the rollback was applied ({}); check with `kubectl sts history {name}`.",
+                    connection.error(failure),
+                    connection.error(read)
+                )));
+            }
+        }
     }
+    Err(Error::Failed(format!(
+        "statefulset {name} kept changing while undo was writing (its status moved {STATUS_ONLY_CONFLICTS} times in a row); undo changed nothing. Run undo again"
+    )))
+}
+
+/// Whether only the status moved: same generation and the same template.
+fn same_spec(live: &StatefulSet, seen: &StatefulSet) -> bool {
+    live.metadata.generation == seen.metadata.generation && live.spec.template == seen.spec.template
 }
 
 async fn wait_and_unstick(
