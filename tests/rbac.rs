@@ -524,6 +524,9 @@ async fn verify_runs_under_its_role_and_needs_create_on_pods_exec() {
         "{text}"
     );
     assert!(text.contains("docs/RBAC.md"), "{text}");
+    // The refused write wrote nothing, so nothing is to be cleaned by hand.
+    assert!(text.contains("no marker was written"), "{text}");
+    assert!(!text.contains("delete them by hand"), "{text}");
 
     grant(
         &sandbox,

@@ -308,7 +308,9 @@ pub async fn run(context: &Context, args: VerifyArgs) -> Result<Outcome> {
     };
     if let Some(error) = failure {
         let left = remove_markers_best_effort(&cluster, &pending).await;
-        if left.is_empty() {
+        if pending.is_empty() {
+            eprintln!("no marker was written");
+        } else if left.is_empty() {
             eprintln!("markers written so far were removed");
         } else {
             eprintln!(
@@ -385,7 +387,15 @@ async fn verify_all(
                 container: mount.container.clone(),
                 path: path.clone(),
             });
-            let result = cluster.exec(&name, &mount.container, &script).await?;
+            let result = match cluster.exec(&name, &mount.container, &script).await {
+                Ok(result) => result,
+                Err(refused @ Error::Forbidden { .. }) => {
+                    // Refused before it ran: nothing was written there.
+                    pending.pop();
+                    return Err(refused);
+                }
+                Err(other) => return Err(other),
+            };
             let marker = if result.success() {
                 Some(content)
             } else if result.not_found() {
