@@ -7,7 +7,9 @@
 //! - `status -A` versus `kubectl get sts,svc -A -o json`,
 //! - start-up (`--help`) versus `kubectl version --client`,
 //! - completion of StatefulSet names versus `kubectl get sts -o name`,
-//! - peak memory and CPU of `watch` over a scale 1000 -> 0 -> 1000.
+//! - peak memory and CPU of `watch` over a scale 1000 -> 0 -> 1000,
+//! - canary reaction latency: last gated pod Ready -> next partition write, by
+//!   the sandbox's write log (`GET /sandbox/writes`, microsecond server clock).
 //!
 //! Scale with STS_BENCH_SETS (default 100), STS_BENCH_REPLICAS (50),
 //! STS_BENCH_WATCH_REPLICAS (1000), STS_BENCH_RUNS (5). KUBECTL chooses kubectl.
@@ -395,6 +397,8 @@ async fn main() {
         peak.1
     ));
 
+    table.push_str(&canary_reaction(&running, &client, &kubeconfig).await);
+
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -420,4 +424,281 @@ async fn main() {
         eprintln!("could not write {}: {e}", out.display());
     }
     running.shutdown().await;
+}
+
+// ---- Canary reaction latency -------------------------------------------------
+
+/// Replicas (and steps: one more pod per step) of the canary reaction case.
+const CANARY_REPLICAS: u64 = 20;
+const CANARY_NAMESPACE: &str = "canary-bench";
+
+/// What the canary case's watches saw, each at its resourceVersion.
+#[derive(Debug, Clone)]
+enum CanarySeen {
+    Set {
+        update_revision: Option<String>,
+        /// The recorded phase, and the step in force with its partition.
+        phase: Option<kubectl_sts::commands::canary::state::Phase>,
+        step: Option<(usize, u32)>,
+    },
+    Pod {
+        name: String,
+        revision: Option<String>,
+        ready: bool,
+    },
+}
+
+type CanaryJournal = std::sync::Arc<std::sync::Mutex<Vec<(u64, CanarySeen)>>>;
+
+/// A set without claims, so each step is only a pod replacement.
+fn canary_statefulset() -> StatefulSet {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": CANARY_REPLICAS, "serviceName": "web", "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]}},
+        },
+    }))
+    .expect("valid StatefulSet")
+}
+
+/// Watch the canary's set and pods, recording every version seen.
+fn record_canary(client: &kube::Client) -> (CanaryJournal, Vec<tokio::task::JoinHandle<()>>) {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::runtime::{WatchStreamExt, watcher};
+    use kubectl_sts::commands::canary::state::{CanaryState, STATE_ANNOTATION};
+
+    fn rv(meta: &kube::api::ObjectMeta) -> u64 {
+        meta.resource_version
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+    let journal = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), CANARY_NAMESPACE);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), CANARY_NAMESPACE);
+    let sink = journal.clone();
+    let set_task = tokio::spawn(async move {
+        let mut stream = watcher(sets, watcher::Config::default())
+            .applied_objects()
+            .boxed();
+        while let Some(item) = stream.next().await {
+            let Ok(set) = item else { continue };
+            let state = set
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(STATE_ANNOTATION))
+                .and_then(|text| CanaryState::parse(text).ok());
+            let seen = CanarySeen::Set {
+                update_revision: set.status.as_ref().and_then(|s| s.update_revision.clone()),
+                phase: state.as_ref().map(|s| s.phase),
+                step: state.as_ref().and_then(|s| {
+                    let index = s.current_step?;
+                    Some((index, s.steps.get(index)?.partition))
+                }),
+            };
+            sink.lock().expect("lock").push((rv(&set.metadata), seen));
+        }
+    });
+    let sink = journal.clone();
+    let pod_task = tokio::spawn(async move {
+        let mut stream = watcher(pods, watcher::Config::default())
+            .applied_objects()
+            .boxed();
+        while let Some(item) = stream.next().await {
+            let Ok(pod) = item else { continue };
+            let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+            let seen = CanarySeen::Pod {
+                name: pod.metadata.name.clone().unwrap_or_default(),
+                revision: kubectl_sts::sts::pod_revision(&pod).map(str::to_string),
+                ready: running
+                    && kubectl_sts::sts::is_pod_ready(&pod)
+                    && pod.metadata.deletion_timestamp.is_none(),
+            };
+            sink.lock().expect("lock").push((rv(&pod.metadata), seen));
+        }
+    });
+    (journal, vec![set_task, pod_task])
+}
+
+/// For each step, the time from the moment its last gated pod became Ready
+/// on the new revision to the canary's next partition write (the next step's,
+/// or the final one), by the server's clock (`times`: resourceVersion ->
+/// commit time in microseconds).
+fn reaction_latencies(
+    journal: &[(u64, CanarySeen)],
+    times: &std::collections::HashMap<u64, i64>,
+) -> Vec<Duration> {
+    use kubectl_sts::commands::canary::state::Phase;
+
+    let mut ordered = journal.to_vec();
+    ordered.sort_by_key(|(rv, _)| *rv);
+    let mut update_revision: Option<String> = None;
+    // Pod name -> the resourceVersion at which it last became Ready on the update revision.
+    let mut ready_since: std::collections::HashMap<String, u64> = Default::default();
+    let mut ready_now: std::collections::HashMap<String, bool> = Default::default();
+    // The step whose partition is in force: (index, partition).
+    let mut in_force: Option<(usize, u32)> = None;
+    let mut latencies = Vec::new();
+    for (rv, seen) in &ordered {
+        match seen {
+            CanarySeen::Pod {
+                name,
+                revision,
+                ready,
+            } => {
+                let ready_on_new = *ready && revision.is_some() && *revision == update_revision;
+                if ready_on_new && !ready_now.get(name).copied().unwrap_or(false) {
+                    ready_since.insert(name.clone(), *rv);
+                }
+                ready_now.insert(name.clone(), ready_on_new);
+            }
+            CanarySeen::Set {
+                update_revision: update,
+                phase,
+                step,
+            } => {
+                if update.is_some() {
+                    update_revision = update.clone();
+                }
+                let next = match (phase, step) {
+                    (Some(Phase::Stepping), Some((index, partition)))
+                        if in_force.map(|(i, _)| i) != Some(*index) =>
+                    {
+                        Some((*index, *partition))
+                    }
+                    (Some(Phase::Succeeded), _) if in_force.is_some() => None,
+                    _ => continue,
+                };
+                if let Some((_, partition)) = in_force {
+                    // The gate just passed: every pod at or above the partition Ready.
+                    let last_ready = (partition..CANARY_REPLICAS as u32)
+                        .map(|ordinal| {
+                            let name = format!("web-{ordinal}");
+                            ready_now
+                                .get(&name)
+                                .copied()
+                                .unwrap_or(false)
+                                .then(|| ready_since.get(&name).copied())
+                                .flatten()
+                        })
+                        .collect::<Option<Vec<u64>>>()
+                        .and_then(|rvs| rvs.into_iter().max());
+                    if let (Some(ready_rv), Some(write_at)) = (last_ready, times.get(rv))
+                        && let Some(ready_at) = times.get(&ready_rv)
+                    {
+                        let micros = u64::try_from(write_at - ready_at).unwrap_or(0);
+                        latencies.push(Duration::from_micros(micros));
+                    }
+                }
+                in_force = next;
+            }
+        }
+    }
+    latencies
+}
+
+/// The canary case: 20 replicas, `--steps 1,2,...,19` (20 steps), no soak;
+/// the reaction latency of each step by the server's clock.
+async fn canary_reaction(
+    running: &sandbox::RunningSandbox,
+    client: &kube::Client,
+    kubeconfig: &Path,
+) -> String {
+    eprintln!("canary: {CANARY_REPLICAS} replicas, one more pod per step...");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": CANARY_NAMESPACE}})).expect("ns");
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create the canary namespace");
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), CANARY_NAMESPACE);
+    sets.create(&PostParams::default(), &canary_statefulset())
+        .await
+        .expect("create the canary set");
+    wait_for(client, "the canary set to be Ready", |all| {
+        all.iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(CANARY_NAMESPACE))
+            .all(|s| all_ready(std::slice::from_ref(s)))
+    })
+    .await;
+    let (journal, recorders) = record_canary(client);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let steps: Vec<String> = (1..CANARY_REPLICAS).map(|n| n.to_string()).collect();
+    let steps = steps.join(",");
+    let before = total_requests(running);
+    let started = Instant::now();
+    let mut command = ours(
+        kubeconfig,
+        &[
+            "-n",
+            CANARY_NAMESPACE,
+            "canary",
+            "web",
+            "--image",
+            "app=nginx:1.27",
+            "--steps",
+            &steps,
+            "--soak",
+            "0s",
+            "--yes",
+        ],
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        command
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the canary")
+    })
+    .await
+    .expect("join the canary");
+    let took = started.elapsed();
+    assert!(
+        output.status.success(),
+        "the benchmarked canary failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let requests = total_requests(running) - before;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    recorders.iter().for_each(|task| task.abort());
+
+    let times: std::collections::HashMap<u64, i64> = running
+        .writes()
+        .records()
+        .into_iter()
+        .map(|w| (w.resource_version, w.unix_micros))
+        .collect();
+    let journal = journal.lock().expect("lock").clone();
+    let mut latencies = reaction_latencies(&journal, &times);
+    latencies.sort();
+    let min = latencies.first().copied().unwrap_or_default();
+    let median = latencies
+        .get(latencies.len() / 2)
+        .copied()
+        .unwrap_or_default();
+    let worst = latencies.last().copied().unwrap_or_default();
+    eprintln!(
+        "canary reaction over {} steps (ms): {:?}",
+        latencies.len(),
+        latencies
+            .iter()
+            .map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0)
+            .collect::<Vec<_>>()
+    );
+    format!(
+        "| canary reaction: last gated pod Ready -> next partition write, server clock ({} steps, {CANARY_REPLICAS} replicas, whole canary {:.1}s) | min {} / median {} / worst {} | - | - | {requests} |\n",
+        latencies.len(),
+        took.as_secs_f64(),
+        ms(min),
+        ms(median),
+        ms(worst),
+    )
 }

@@ -174,7 +174,10 @@ mod tests {
                 .as_array()
                 .expect("writes")
                 .iter()
-                .any(|w| w["resourceVersion"] == rv.to_string() && w["type"] == "ADDED")
+                .any(
+                    |w| w["resourceVersion"].as_str() == Some(rv.to_string().as_str())
+                        && w["type"] == "ADDED"
+                )
         );
         log.clear();
         assert!(log.records().is_empty());
