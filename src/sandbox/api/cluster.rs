@@ -24,8 +24,8 @@ use tokio::sync::{broadcast, mpsc};
 use super::error::{ApiError, FieldCause};
 use super::events_v1;
 use super::selectors::{FieldSelector, LabelSelector, selector_string};
-pub use super::store::{Change, WatchEvent, WatchEventType, WatchFilter};
 pub use super::store::Snapshot;
+pub use super::store::{Change, WatchEvent, WatchEventType, WatchFilter};
 use super::store::{DEFAULT_HISTORY_LIMIT, Store, object_key};
 use crate::sandbox::resources::{
     self, EVENTS, EVENTS_V1, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS,

@@ -166,7 +166,9 @@ pub struct Store {
 
 impl Store {
     pub fn new(history_limit: usize) -> Self {
-        let (changes, _) = broadcast::channel(8192);
+        // Events are shared (Arc), so a deep queue is cheap; a subscriber that
+        // falls further behind than this relists.
+        let (changes, _) = broadcast::channel(32_768);
         Store {
             resource_version: 1,
             origin: 1,
@@ -397,7 +399,11 @@ impl serde::Serialize for Snapshot {
         struct Types<'a>(&'a BTreeMap<String, Vec<Arc<Value>>>);
         impl serde::Serialize for Types<'_> {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_map(self.0.iter().map(|(name, objects)| (name, Objects(objects))))
+                serializer.collect_map(
+                    self.0
+                        .iter()
+                        .map(|(name, objects)| (name, Objects(objects))),
+                )
             }
         }
         let mut map = serializer.serialize_map(Some(2))?;

@@ -66,6 +66,37 @@ fn pod_ip(pod: &Pod) -> Option<&str> {
         .filter(|ip| !ip.is_empty())
 }
 
+/// Whether two versions of a pod give the same endpoints: equal in every
+/// field `desired_slices` and `desired_subsets` read (most status writes,
+/// container states for example, change none of them).
+fn same_for_endpoints(a: &Pod, b: &Pod) -> bool {
+    fn ports(pod: &Pod) -> Vec<Option<&Vec<k8s_openapi::api::core::v1::ContainerPort>>> {
+        pod.spec
+            .iter()
+            .flat_map(|s| s.containers.iter().map(|c| c.ports.as_ref()))
+            .collect()
+    }
+    let (ma, mb) = (&a.metadata, &b.metadata);
+    let spec_field = |f: fn(&k8s_openapi::api::core::v1::PodSpec) -> &Option<String>| {
+        a.spec.as_ref().map(f) == b.spec.as_ref().map(f)
+    };
+    let status_field = |f: fn(&k8s_openapi::api::core::v1::PodStatus) -> &Option<String>| {
+        a.status.as_ref().map(f) == b.status.as_ref().map(f)
+    };
+    ma.namespace == mb.namespace
+        && ma.name == mb.name
+        && ma.uid == mb.uid
+        && ma.labels == mb.labels
+        && ma.deletion_timestamp.is_some() == mb.deletion_timestamp.is_some()
+        && spec_field(|s| &s.hostname)
+        && spec_field(|s| &s.subdomain)
+        && spec_field(|s| &s.node_name)
+        && status_field(|s| &s.phase)
+        && status_field(|s| &s.pod_ip)
+        && pod_is_ready(a) == pod_is_ready(b)
+        && ports(a) == ports(b)
+}
+
 /// Whether a Service's (non-empty) selector matches a pod's labels.
 fn selects(service: &Service, pod: &Pod) -> bool {
     let Some(selector) = selector_of(service) else {
@@ -563,13 +594,22 @@ impl EndpointsCache {
                 return;
             };
             let key = key_of(&pod.metadata);
-            let mut concerned = self.services_selecting(&pod);
+            let unchanged = !deleted
+                && self
+                    .pods
+                    .get(&key)
+                    .is_some_and(|old| same_for_endpoints(old, &pod));
+            let mut concerned = if unchanged {
+                Vec::new()
+            } else {
+                self.services_selecting(&pod)
+            };
             let old = if deleted {
                 self.pods.remove(&key)
             } else {
                 self.pods.insert(key, pod)
             };
-            if let Some(old) = old {
+            if let Some(old) = old.filter(|_| !unchanged) {
                 concerned.extend(self.services_selecting(&old));
             }
             self.dirty.extend(concerned);
@@ -757,6 +797,27 @@ mod tests {
                 ..Default::default()
             }),
         }
+    }
+
+    #[test]
+    fn only_changes_endpoints_read_make_a_service_dirty() {
+        let before = pod("web-0", Some("10.244.0.2"), false);
+        let mut restarted = before.clone();
+        if let Some(status) = restarted.status.as_mut() {
+            status.start_time = Some(Time(jiff::Timestamp::UNIX_EPOCH));
+        }
+        assert!(same_for_endpoints(&before, &restarted));
+        assert!(!same_for_endpoints(
+            &before,
+            &pod("web-0", Some("10.244.0.2"), true)
+        ));
+        assert!(!same_for_endpoints(
+            &before,
+            &pod("web-0", Some("10.244.0.3"), false)
+        ));
+        let mut terminating = before.clone();
+        terminating.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::UNIX_EPOCH));
+        assert!(!same_for_endpoints(&before, &terminating));
     }
 
     #[test]

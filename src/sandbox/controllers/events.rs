@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use serde::Serialize;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 use crate::sandbox::api::cluster::{Cluster, PatchBody, Subresource, WriteOptions};
@@ -45,21 +45,21 @@ impl EventRecorder {
         }
     }
 
-    /// Record an event about `involved` (any API object, typed or JSON).
+    /// Record an event about `involved` (a typed API object).
     /// Failures are logged, never returned: like upstream, a lost event never
     /// fails the controller's work.
-    pub fn record(&self, involved: &impl Serialize, type_: EventType, reason: &str, message: &str) {
-        match serde_json::to_value(involved) {
-            Ok(object) => record(
-                &self.cluster,
-                &ObjectReference::of(&object),
-                type_,
-                reason,
-                message,
-                &self.component,
-            ),
-            Err(e) => tracing::warn!("event {reason} not recorded: {e}"),
-        }
+    pub fn record<K>(&self, involved: &K, type_: EventType, reason: &str, message: &str)
+    where
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>,
+    {
+        record(
+            &self.cluster,
+            &ObjectReference::of_typed(involved),
+            type_,
+            reason,
+            message,
+            &self.component,
+        );
     }
 }
 
@@ -86,6 +86,24 @@ impl ObjectReference {
             name: text(&meta["name"]),
             uid: text(&meta["uid"]),
             resource_version: text(&meta["resourceVersion"]),
+        }
+    }
+
+    /// The reference to a typed object: what `of` reads from its JSON form,
+    /// without serialising the whole object.
+    pub fn of_typed<K>(object: &K) -> Self
+    where
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>,
+    {
+        let meta = object.metadata();
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        ObjectReference {
+            api_version: K::API_VERSION.to_string(),
+            kind: K::KIND.to_string(),
+            namespace: text(&meta.namespace),
+            name: text(&meta.name),
+            uid: text(&meta.uid),
+            resource_version: text(&meta.resource_version),
         }
     }
 
@@ -285,6 +303,17 @@ mod tests {
             .list(&EVENTS, Some("default"), &ListOptions::default())
             .unwrap()
             .items
+    }
+
+    #[test]
+    fn a_typed_reference_is_the_one_its_json_gives() {
+        let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-0", "namespace": "default", "uid": "u", "resourceVersion": "9"},
+        }))
+        .unwrap();
+        let json = serde_json::to_value(&pod).unwrap();
+        assert_eq!(ObjectReference::of_typed(&pod), ObjectReference::of(&json));
+        assert_eq!(ObjectReference::of_typed(&pod).kind, "Pod");
     }
 
     #[test]

@@ -26,8 +26,8 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
 
 use crate::sandbox::api::cluster::{
-    Change, Cluster, DeleteOptions, FOREGROUND_FINALIZER, ListOptions, ORPHAN_FINALIZER,
-    PatchBody, Propagation, Subresource, WatchEventType, WriteOptions,
+    Change, Cluster, DeleteOptions, FOREGROUND_FINALIZER, ListOptions, ORPHAN_FINALIZER, PatchBody,
+    Propagation, Subresource, WatchEventType, WriteOptions,
 };
 use crate::sandbox::resources::{self, EVENTS_V1, ResourceType};
 

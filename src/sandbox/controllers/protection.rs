@@ -280,7 +280,11 @@ fn is_relevant(change: &Change) -> bool {
 const RESYNC: Duration = Duration::from_secs(10);
 
 /// Take in every queued change; false once the cluster is gone.
-fn drain(cluster: &Cluster, view: &mut Protection, changes: &mut broadcast::Receiver<Change>) -> bool {
+fn drain(
+    cluster: &Cluster,
+    view: &mut Protection,
+    changes: &mut broadcast::Receiver<Change>,
+) -> bool {
     loop {
         match changes.try_recv() {
             Ok(change) => view.apply(&change),

@@ -1035,7 +1035,9 @@ impl Binder {
             &self.cluster,
             &self.data_dir,
             &mut self.provisioning_failures,
-            candidates.iter().filter_map(|key| self.cache.claims.get(key)),
+            candidates
+                .iter()
+                .filter_map(|key| self.cache.claims.get(key)),
             &self.cache.classes,
         );
         true
@@ -1051,18 +1053,19 @@ impl Binder {
             .chain(cache.volumes.values().map(|v| uid_of(&v.metadata)))
             .collect();
         self.reported.retain(|uid| alive.contains(uid));
-        self.provisioning_failures
-            .retain(|uid| alive.contains(uid));
+        self.provisioning_failures.retain(|uid| alive.contains(uid));
     }
 }
 
-fn report(
+fn report<K>(
     recorder: &EventRecorder,
     state: &mut RepeatFilter,
-    target: &impl serde::Serialize,
+    target: &K,
     uid: &str,
     event: &PlannedEvent,
-) {
+) where
+    K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>,
+{
     let what = format!("{}: {}", event.reason, event.message);
     if state.should_report(uid, &what, EVENT_REPEAT) {
         let kind = if event.warning {
@@ -1294,7 +1297,8 @@ pub async fn run(cluster: Cluster, data_dir: PathBuf) {
         loop {
             match tokio::time::timeout_at(deadline, changes.recv()).await {
                 Err(_elapsed) => {
-                    binder.relist();
+                    // The cache is current: looking at everything again is enough.
+                    binder.cache.mark_all_dirty();
                     binder.prune_reports();
                     break;
                 }
