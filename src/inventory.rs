@@ -208,30 +208,7 @@ impl Inventory {
     /// its ordinals, and either its controller reference or none at all with
     /// labels its selector matches.
     pub fn pods_of<'a>(&'a self, set: &'a StatefulSet) -> impl Iterator<Item = (i32, &'a Pod)> {
-        let set_uid = set.metadata.uid.as_deref();
-        let set_name = sts::name(set);
-        let namespace = sts::namespace(set);
-        self.pods.iter().filter_map(move |pod| {
-            if pod.metadata.namespace.as_deref().unwrap_or("default") != namespace {
-                return None;
-            }
-            let ordinal = sts::ordinal_of_pod(set_name, pod.metadata.name.as_deref()?)?;
-            let controller = pod
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|owner| owner.controller == Some(true));
-            let belongs = match controller {
-                Some(owner) => Some(owner.uid.as_str()) == set_uid,
-                None => pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|labels| sts::selector_matches(&set.spec.selector, labels)),
-            };
-            belongs.then_some((ordinal, pod))
-        })
+        set_pods_among(set, &self.pods)
     }
 
     /// A claim by namespace and name.
@@ -357,6 +334,38 @@ impl Inventory {
         inventory.claim_events = Listing::Listed(events);
         Ok(inventory)
     }
+}
+
+/// `Inventory::pods_of` over any list of pods (a namespace's, say): the pods
+/// a set owns, or would adopt, with their ordinals.
+pub fn set_pods_among<'a>(
+    set: &'a StatefulSet,
+    pods: impl IntoIterator<Item = &'a Pod>,
+) -> impl Iterator<Item = (i32, &'a Pod)> {
+    let set_uid = set.metadata.uid.as_deref();
+    let set_name = sts::name(set);
+    let namespace = sts::namespace(set);
+    pods.into_iter().filter_map(move |pod| {
+        if pod.metadata.namespace.as_deref().unwrap_or("default") != namespace {
+            return None;
+        }
+        let ordinal = sts::ordinal_of_pod(set_name, pod.metadata.name.as_deref()?)?;
+        let controller = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|owner| owner.controller == Some(true));
+        let belongs = match controller {
+            Some(owner) => Some(owner.uid.as_str()) == set_uid,
+            None => pod
+                .metadata
+                .labels
+                .as_ref()
+                .is_some_and(|labels| sts::selector_matches(&set.spec.selector, labels)),
+        };
+        belongs.then_some((ordinal, pod))
+    })
 }
 
 /// When an event last happened, as kubectl orders them: the series' last

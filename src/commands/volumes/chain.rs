@@ -2,7 +2,7 @@
 //! volumeClaimTemplate) linking pod -> claim -> volume -> backend, and the
 //! problems found along it. No I/O: everything comes from an `Inventory`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
@@ -10,7 +10,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube_quantity::ParsedQuantity;
 
-use crate::inventory::{Inventory, Lookup};
+use crate::inventory::{Inventory, Listing, Lookup, set_pods_among};
 use crate::sts;
 
 /// Annotation older clusters and manifests use instead of `storageClassName`.
@@ -462,16 +462,103 @@ pub fn same_quantity(a: &Quantity, b: &Quantity) -> bool {
 /// The chains of every StatefulSet in the inventory, in set order, then by
 /// ordinal, then by template order.
 pub fn build_chains(inventory: &Inventory) -> Vec<VolumeChain<'_>> {
+    let index = Index::new(inventory);
     inventory
         .statefulsets
         .iter()
-        .flat_map(|set| chains_of_set(inventory, set))
+        .flat_map(|set| chains_of_set(&index, set))
         .collect()
+}
+
+/// The inventory's lookups by key, built once: the same answers as
+/// `Inventory::claim`, `volume`, `volume_claimed_by` and `pods_of` (first
+/// match in list order), without scanning every list for every row.
+struct Index<'a> {
+    inventory: &'a Inventory,
+    /// Pods and claims by namespace, in list order.
+    pods_in: HashMap<&'a str, Vec<&'a Pod>>,
+    claims_in: HashMap<&'a str, Vec<&'a PersistentVolumeClaim>>,
+    claims: HashMap<(&'a str, &'a str), &'a PersistentVolumeClaim>,
+    volumes: HashMap<&'a str, &'a PersistentVolume>,
+    /// (namespace, claim) named by a volume's claimRef.
+    volumes_by_claim: HashMap<(&'a str, &'a str), &'a PersistentVolume>,
+}
+
+impl<'a> Index<'a> {
+    fn new(inventory: &'a Inventory) -> Self {
+        let mut index = Index {
+            inventory,
+            pods_in: HashMap::new(),
+            claims_in: HashMap::new(),
+            claims: HashMap::new(),
+            volumes: HashMap::new(),
+            volumes_by_claim: HashMap::new(),
+        };
+        for pod in &inventory.pods {
+            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+            index.pods_in.entry(namespace).or_default().push(pod);
+        }
+        for claim in &inventory.claims {
+            let namespace = claim.metadata.namespace.as_deref().unwrap_or("default");
+            index.claims_in.entry(namespace).or_default().push(claim);
+            if let Some(name) = claim.metadata.name.as_deref() {
+                index.claims.entry((namespace, name)).or_insert(claim);
+            }
+        }
+        for volume in inventory.volumes.items() {
+            if let Some(name) = volume.metadata.name.as_deref() {
+                index.volumes.entry(name).or_insert(volume);
+            }
+            let claim_ref = volume.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
+            if let Some((Some(namespace), Some(name))) =
+                claim_ref.map(|r| (r.namespace.as_deref(), r.name.as_deref()))
+            {
+                index
+                    .volumes_by_claim
+                    .entry((namespace, name))
+                    .or_insert(volume);
+            }
+        }
+        index
+    }
+
+    fn claim(&self, namespace: &str, name: &str) -> Option<&'a PersistentVolumeClaim> {
+        self.claims.get(&(namespace, name)).copied()
+    }
+
+    fn claims_in(&self, namespace: &str) -> &[&'a PersistentVolumeClaim] {
+        self.claims_in.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    fn pods_of(&self, set: &'a StatefulSet) -> Vec<(i32, &'a Pod)> {
+        let pods = self
+            .pods_in
+            .get(sts::namespace(set))
+            .map_or(&[][..], Vec::as_slice);
+        set_pods_among(set, pods.iter().copied()).collect()
+    }
+
+    fn lookup(&self, found: Option<&'a PersistentVolume>) -> Lookup<&'a PersistentVolume> {
+        match (&self.inventory.volumes, found) {
+            (Listing::Forbidden, _) => Lookup::Forbidden,
+            (Listing::Listed(_), Some(volume)) => Lookup::Found(volume),
+            (Listing::Listed(_), None) => Lookup::Missing,
+        }
+    }
+
+    fn volume(&self, name: &str) -> Lookup<&'a PersistentVolume> {
+        self.lookup(self.volumes.get(name).copied())
+    }
+
+    fn volume_claimed_by(&self, namespace: &str, claim: &str) -> Lookup<&'a PersistentVolume> {
+        self.lookup(self.volumes_by_claim.get(&(namespace, claim)).copied())
+    }
 }
 
 /// One set's chains: every ordinal in range, plus out-of-range ordinals that
 /// still have a pod or a claim.
-fn chains_of_set<'a>(inventory: &'a Inventory, set: &'a StatefulSet) -> Vec<VolumeChain<'a>> {
+fn chains_of_set<'a>(index: &Index<'a>, set: &'a StatefulSet) -> Vec<VolumeChain<'a>> {
+    let inventory = index.inventory;
     let set_name = sts::name(set);
     let namespace = sts::namespace(set);
     let templates = set
@@ -480,14 +567,15 @@ fn chains_of_set<'a>(inventory: &'a Inventory, set: &'a StatefulSet) -> Vec<Volu
         .as_deref()
         .unwrap_or_default();
     let in_range = sts::ordinals(set);
-    let pods: Vec<(i32, &Pod)> = inventory.pods_of(set).collect();
+    let pods = index.pods_of(set);
 
     let mut ordinals: BTreeSet<i32> = in_range.clone().collect();
     ordinals.extend(pods.iter().map(|(ordinal, _)| *ordinal));
-    for claim in inventory.claims.iter().filter(|claim| {
-        claim.metadata.namespace.as_deref().unwrap_or("default") == namespace
-            && !owned_by_another_set(claim, set)
-    }) {
+    for claim in index
+        .claims_in(namespace)
+        .iter()
+        .filter(|claim| !owned_by_another_set(claim, set))
+    {
         let Some(name) = claim.metadata.name.as_deref() else {
             continue;
         };
@@ -507,12 +595,12 @@ fn chains_of_set<'a>(inventory: &'a Inventory, set: &'a StatefulSet) -> Vec<Volu
                 continue;
             };
             let claim_name = sts::claim_name(template_name, set_name, ordinal);
-            let claim = inventory.claim(namespace, &claim_name);
+            let claim = index.claim(namespace, &claim_name);
             let wanted = in_range.contains(&ordinal) || pod.is_some() || claim.is_some();
             if !wanted {
                 continue;
             }
-            let mut chain = link(inventory, set, template, ordinal, pod, claim_name, claim);
+            let mut chain = link(index, set, template, ordinal, pod, claim_name, claim);
             chain.problems = problems(inventory, &chain);
             chains.push(chain);
         }
@@ -532,7 +620,7 @@ fn owned_by_another_set(claim: &PersistentVolumeClaim, set: &StatefulSet) -> boo
 }
 
 fn link<'a>(
-    inventory: &'a Inventory,
+    index: &Index<'a>,
     set: &'a StatefulSet,
     template: &'a PersistentVolumeClaim,
     ordinal: i32,
@@ -541,15 +629,16 @@ fn link<'a>(
     claim: Option<&'a PersistentVolumeClaim>,
 ) -> VolumeChain<'a> {
     let namespace = sts::namespace(set);
+    let inventory = index.inventory;
     let volume = match claim.and_then(claim_volume_name) {
-        Some(name) => match inventory.volume(name) {
+        Some(name) => match index.volume(name) {
             Lookup::Found(volume) => VolumeLink::Found(volume),
             Lookup::Missing => VolumeLink::Missing,
             Lookup::Forbidden => VolumeLink::Forbidden,
         },
         // A volume can still name the claim: pre-bound, or Released after an
         // earlier claim of this name was deleted.
-        None => match inventory.volume_claimed_by(namespace, &claim_name) {
+        None => match index.volume_claimed_by(namespace, &claim_name) {
             Lookup::Found(volume) => VolumeLink::Found(volume),
             Lookup::Missing => VolumeLink::Unbound,
             Lookup::Forbidden => VolumeLink::Forbidden,

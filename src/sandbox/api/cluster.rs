@@ -92,6 +92,55 @@ pub struct ObjectList {
     pub remaining: Option<u64>,
 }
 
+/// An `ObjectList` whose items are shared with the store (see `list_shared`).
+#[derive(Debug, Clone)]
+pub struct SharedList {
+    pub items: Vec<Arc<Value>>,
+    pub resource_version: u64,
+    pub continue_token: Option<String>,
+    pub remaining: Option<u64>,
+}
+
+impl SharedList {
+    /// The JSON list body a list request returns (`kind`, `apiVersion`,
+    /// `metadata`, `items`), serialised as `serde_json::json!` would write it.
+    pub fn body<'a>(&'a self, rt: &ResourceType, metadata: &'a Value) -> ListBody<'a> {
+        ListBody {
+            kind: rt.list_kind(),
+            api_version: rt.api_version(),
+            metadata,
+            items: &self.items,
+        }
+    }
+}
+
+/// A list response body written straight from shared items.
+pub struct ListBody<'a> {
+    kind: String,
+    api_version: String,
+    metadata: &'a Value,
+    items: &'a [Arc<Value>],
+}
+
+impl Serialize for ListBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Items<'a>(&'a [Arc<Value>]);
+        impl Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|item| &**item))
+            }
+        }
+        // Keys in the order a serde_json map (sorted) writes them.
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("apiVersion", &self.api_version)?;
+        map.serialize_entry("items", &Items(self.items))?;
+        map.serialize_entry("kind", &self.kind)?;
+        map.serialize_entry("metadata", self.metadata)?;
+        map.end()
+    }
+}
+
 /// What a delete did: removed the object, or marked it (graceful deletion or finalizers pending).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteOutcome {
@@ -269,8 +318,26 @@ impl Cluster {
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> Result<ObjectList, ApiError> {
+        let shared = self.list_shared(rt, ns, opts)?;
+        Ok(ObjectList {
+            items: shared.items.iter().map(|item| (**item).clone()).collect(),
+            resource_version: shared.resource_version,
+            continue_token: shared.continue_token,
+            remaining: shared.remaining,
+        })
+    }
+
+    /// `list` without copying the objects: they are shared with the store,
+    /// so a large list costs a pointer per object under the lock (for serving
+    /// lists, which only serialise them).
+    pub fn list_shared(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<SharedList, ApiError> {
         if is_events_v1(rt) {
-            let mut listed = self.list(
+            let mut listed = self.list_shared(
                 &EVENTS,
                 ns,
                 &ListOptions {
@@ -278,7 +345,11 @@ impl Cluster {
                     ..opts.clone()
                 },
             )?;
-            listed.items = listed.items.iter().map(events_v1::to_v1).collect();
+            listed.items = listed
+                .items
+                .iter()
+                .map(|e| Arc::new(events_v1::to_v1(e)))
+                .collect();
             return Ok(listed);
         }
         let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or_default())?;
@@ -296,7 +367,7 @@ impl Cluster {
         let mut items = Vec::new();
         let mut remaining = 0u64;
         let mut last_key = None;
-        for (key, object) in store.list(rt, ns) {
+        for (key, object) in store.list_shared(rt, ns) {
             if start.as_ref().is_some_and(|t| key <= &t.after) {
                 continue;
             }
@@ -311,7 +382,7 @@ impl Cluster {
                 continue;
             }
             last_key = Some(key.clone());
-            items.push(object.clone());
+            items.push(Arc::clone(object));
         }
         let continue_token = match last_key {
             Some(after) if remaining > 0 => Some(
@@ -323,7 +394,7 @@ impl Cluster {
             ),
             _ => None,
         };
-        Ok(ObjectList {
+        Ok(SharedList {
             items,
             resource_version,
             continue_token,
@@ -1668,6 +1739,35 @@ mod tests {
             .create(&PERSISTENT_VOLUME_CLAIMS, Some("default"), claim, &opts())
             .unwrap();
         assert_eq!(created["spec"]["storageClassName"], DEFAULT_STORAGE_CLASS);
+    }
+
+    #[test]
+    fn a_shared_list_writes_the_same_body_as_a_copied_one() {
+        let cluster = Cluster::new();
+        for name in ["a", "b"] {
+            cluster
+                .create(
+                    &CONFIG_MAPS,
+                    Some("default"),
+                    json!({"metadata": {"name": name}, "data": {"k": "v\"q"}}),
+                    &opts(),
+                )
+                .unwrap();
+        }
+        let all = ListOptions::default();
+        let copied = cluster.list(&CONFIG_MAPS, Some("default"), &all).unwrap();
+        let shared = cluster
+            .list_shared(&CONFIG_MAPS, Some("default"), &all)
+            .unwrap();
+        let metadata = json!({"resourceVersion": copied.resource_version.to_string()});
+        let expected = json!({
+            "kind": CONFIG_MAPS.list_kind(), "apiVersion": CONFIG_MAPS.api_version(),
+            "metadata": metadata, "items": copied.items,
+        });
+        assert_eq!(
+            serde_json::to_string(&shared.body(&CONFIG_MAPS, &metadata)).unwrap(),
+            expected.to_string()
+        );
     }
 
     #[test]

@@ -604,7 +604,8 @@ async fn serve_resource(
             start_watch(state, &target, &query, rendering)
         }
         ("GET", None) => {
-            let list = cluster.list(rt, ns, &query.list_options()?)?;
+            // Shared with the store: a large list is not copied before it is written.
+            let list = cluster.list_shared(rt, ns, &query.list_options()?)?;
             let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
             if let Some(token) = &list.continue_token {
                 metadata["continue"] = json!(token);
@@ -612,18 +613,16 @@ async fn serve_resource(
             if let Some(remaining) = list.remaining {
                 metadata["remainingItemCount"] = json!(remaining);
             }
-            let body = match rendering {
+            Ok(match rendering {
                 Rendering::Table { include } => {
-                    let mut table = render_table(rt, &list.items, include);
+                    let items: Vec<Value> =
+                        list.items.iter().map(|item| (**item).clone()).collect();
+                    let mut table = render_table(rt, &items, include);
                     table["metadata"] = metadata;
-                    table
+                    json_response(StatusCode::OK, &table)
                 }
-                Rendering::Json => json!({
-                    "kind": rt.list_kind(), "apiVersion": rt.api_version(),
-                    "metadata": metadata, "items": list.items,
-                }),
-            };
-            Ok(json_response(StatusCode::OK, &body))
+                Rendering::Json => serialized_response(StatusCode::OK, &list.body(rt, &metadata)),
+            })
         }
         ("GET", Some(name)) => {
             let object = cluster.get_subresource(rt, ns, name, sub)?;
@@ -1020,6 +1019,21 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
             .map(str::to_string),
         dry_run,
     })
+}
+
+/// `json_response` for a body that serialises itself (the same compact JSON).
+fn serialized_response(code: StatusCode, body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (code, bytes).into_response();
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(err) => status_response(&ApiError::internal(format!("encoding the response: {err}"))),
+    }
 }
 
 pub fn json_response(code: StatusCode, body: &Value) -> Response {

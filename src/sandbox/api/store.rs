@@ -207,6 +207,16 @@ impl Store {
         rt: &ResourceType,
         ns: Option<&'a str>,
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Value)> + 'a {
+        self.list_shared(rt, ns)
+            .map(|(key, object)| (key, &**object))
+    }
+
+    /// `list`, with the stored objects as shared pointers (taking one is cheap).
+    pub fn list_shared<'a>(
+        &'a self,
+        rt: &ResourceType,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
         let bucket = self.buckets.get(&type_key(rt));
         // Keys sort by namespace first: one namespace is one contiguous range.
         let start = (ns.unwrap_or_default().to_string(), String::new());
@@ -214,7 +224,6 @@ impl Store {
             .into_iter()
             .flat_map(move |b| b.objects.range(start.clone()..))
             .take_while(move |((obj_ns, _), _)| ns.is_none_or(|ns| ns == obj_ns))
-            .map(|(key, object)| (key, &**object))
     }
 
     /// Whether any object of any namespaced type lives in `ns`.
