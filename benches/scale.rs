@@ -12,7 +12,9 @@
 //!   the sandbox's write log (`GET /sandbox/writes`, microsecond server clock).
 //!
 //! Scale with STS_BENCH_SETS (default 100), STS_BENCH_REPLICAS (50),
-//! STS_BENCH_WATCH_REPLICAS (1000), STS_BENCH_RUNS (5). KUBECTL chooses kubectl.
+//! STS_BENCH_WATCH_REPLICAS (1000), STS_BENCH_RUNS (5). STS_BENCH_CASES picks cases
+//! (comma-separated from volumes, status, startup, completion, watch, canary; default all).
+//! KUBECTL chooses kubectl.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,6 +31,13 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Whether STS_BENCH_CASES (comma-separated; unset = every case) asks for `case`.
+fn wanted(case: &str) -> bool {
+    std::env::var("STS_BENCH_CASES")
+        .map(|cases| cases.split(',').any(|c| c.trim() == case))
+        .unwrap_or(true)
 }
 
 fn kubectl_path() -> PathBuf {
@@ -257,147 +266,159 @@ async fn main() {
     let mut table = String::from(
         "| case | kubectl-sts min / median | kubectl min / median | time ratio | API requests (ours vs kubectl) |\n|---|---|---|---|---|\n",
     );
-    let volumes = measure(&running, runs, || {
-        ours(&kubeconfig, &["volumes", "-A", "-o", "json"])
-    });
-    let kubectl_volumes = measure(&running, runs, || {
-        theirs(
-            &kubectl,
-            &kubeconfig,
-            &cache,
-            &["get", "pods,pvc,pv", "-A", "-o", "json"],
-        )
-    });
-    table.push_str(&row(
-        &format!(
-            "`volumes -A` vs `get pods,pvc,pv -A -o json` ({} pods)",
-            sets * replicas
-        ),
-        &volumes,
-        &kubectl_volumes,
-        true,
-    ));
-    let status = measure(&running, runs, || {
-        ours(&kubeconfig, &["status", "-A", "-o", "json"])
-    });
-    let kubectl_status = measure(&running, runs, || {
-        theirs(
-            &kubectl,
-            &kubeconfig,
-            &cache,
-            &["get", "sts,svc", "-A", "-o", "json"],
-        )
-    });
-    table.push_str(&row(
-        "`status -A` vs `get sts,svc -A -o json`",
-        &status,
-        &kubectl_status,
-        true,
-    ));
-    let startup = measure(&running, runs * 2, || ours(&kubeconfig, &["--help"]));
-    let kubectl_startup = measure(&running, runs * 2, || {
-        theirs(&kubectl, &kubeconfig, &cache, &["version", "--client"])
-    });
-    table.push_str(&row(
-        "start-up: `--help` vs `version --client`",
-        &startup,
-        &kubectl_startup,
-        false,
-    ));
-    let complete = measure(&running, runs, || {
-        // kubectl_complete-sts passes the typed words, flags included, after __complete.
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
-        command
-            .arg("__complete")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["-n", "bench-0", "watch", ""])
-            .env_remove("KUBECONFIG");
-        command
-    });
-    let kubectl_complete = measure(&running, runs, || {
-        theirs(
-            &kubectl,
-            &kubeconfig,
-            &cache,
-            &["get", "sts", "-n", "bench-0", "-o", "name"],
-        )
-    });
-    table.push_str(&row(
-        "completion of names vs `get sts -o name`",
-        &complete,
-        &kubectl_complete,
-        true,
-    ));
+    if wanted("volumes") {
+        let volumes = measure(&running, runs, || {
+            ours(&kubeconfig, &["volumes", "-A", "-o", "json"])
+        });
+        let kubectl_volumes = measure(&running, runs, || {
+            theirs(
+                &kubectl,
+                &kubeconfig,
+                &cache,
+                &["get", "pods,pvc,pv", "-A", "-o", "json"],
+            )
+        });
+        table.push_str(&row(
+            &format!(
+                "`volumes -A` vs `get pods,pvc,pv -A -o json` ({} pods)",
+                sets * replicas
+            ),
+            &volumes,
+            &kubectl_volumes,
+            true,
+        ));
+    }
+    if wanted("status") {
+        let status = measure(&running, runs, || {
+            ours(&kubeconfig, &["status", "-A", "-o", "json"])
+        });
+        let kubectl_status = measure(&running, runs, || {
+            theirs(
+                &kubectl,
+                &kubeconfig,
+                &cache,
+                &["get", "sts,svc", "-A", "-o", "json"],
+            )
+        });
+        table.push_str(&row(
+            "`status -A` vs `get sts,svc -A -o json`",
+            &status,
+            &kubectl_status,
+            true,
+        ));
+    }
+    if wanted("startup") {
+        let startup = measure(&running, runs * 2, || ours(&kubeconfig, &["--help"]));
+        let kubectl_startup = measure(&running, runs * 2, || {
+            theirs(&kubectl, &kubeconfig, &cache, &["version", "--client"])
+        });
+        table.push_str(&row(
+            "start-up: `--help` vs `version --client`",
+            &startup,
+            &kubectl_startup,
+            false,
+        ));
+    }
+    if wanted("completion") {
+        let complete = measure(&running, runs, || {
+            // kubectl_complete-sts passes the typed words, flags included, after __complete.
+            let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+            command
+                .arg("__complete")
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(["-n", "bench-0", "watch", ""])
+                .env_remove("KUBECONFIG");
+            command
+        });
+        let kubectl_complete = measure(&running, runs, || {
+            theirs(
+                &kubectl,
+                &kubeconfig,
+                &cache,
+                &["get", "sts", "-n", "bench-0", "-o", "name"],
+            )
+        });
+        table.push_str(&row(
+            "completion of names vs `get sts -o name`",
+            &complete,
+            &kubectl_complete,
+            true,
+        ));
+    }
 
     // Watch memory over a scale watch_replicas -> 0 -> watch_replicas.
-    eprintln!("watch: {watch_replicas} replicas, scaling to 0 and back...");
-    let namespaces_api: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace =
-        serde_json::from_value(json!({"metadata": {"name": "watch-bench"}})).expect("ns");
-    namespaces_api
-        .create(&PostParams::default(), &ns)
-        .await
-        .expect("namespace");
-    let sets_api: Api<StatefulSet> = Api::namespaced(client.clone(), "watch-bench");
-    sets_api
-        .create(&PostParams::default(), &statefulset("big", watch_replicas))
-        .await
-        .expect("create big");
-    wait_for(&client, "the big set to be Ready", all_ready).await;
-    let mut watcher = ours(
-        &kubeconfig,
-        &["-n", "watch-bench", "watch", "big", "-o", "json"],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start watch");
-    let pid = watcher.id();
-    let mut peak = (0u64, 0f64);
-    let mut sample = || {
-        if let Some((hwm, cpu)) = peak_memory_and_cpu(pid) {
-            peak = (peak.0.max(hwm), cpu);
-        }
-    };
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let scale_start = Instant::now();
-    for target in [0, watch_replicas] {
-        sets_api
-            .patch(
-                "big",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"replicas": target}})),
-            )
+    if wanted("watch") {
+        eprintln!("watch: {watch_replicas} replicas, scaling to 0 and back...");
+        let namespaces_api: Api<Namespace> = Api::all(client.clone());
+        let ns: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": "watch-bench"}})).expect("ns");
+        namespaces_api
+            .create(&PostParams::default(), &ns)
             .await
-            .expect("scale");
-        let deadline = Instant::now() + Duration::from_secs(900);
-        loop {
-            sample();
-            let set = sets_api.get("big").await.expect("get big");
-            let st = set.status.unwrap_or_default();
-            if st.replicas == target as i32 && st.ready_replicas.unwrap_or(0) == target as i32 {
-                break;
+            .expect("namespace");
+        let sets_api: Api<StatefulSet> = Api::namespaced(client.clone(), "watch-bench");
+        sets_api
+            .create(&PostParams::default(), &statefulset("big", watch_replicas))
+            .await
+            .expect("create big");
+        wait_for(&client, "the big set to be Ready", all_ready).await;
+        let mut watcher = ours(
+            &kubeconfig,
+            &["-n", "watch-bench", "watch", "big", "-o", "json"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start watch");
+        let pid = watcher.id();
+        let mut peak = (0u64, 0f64);
+        let mut sample = || {
+            if let Some((hwm, cpu)) = peak_memory_and_cpu(pid) {
+                peak = (peak.0.max(hwm), cpu);
             }
-            assert!(
-                Instant::now() < deadline,
-                "scaling big to {target} timed out"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let scale_start = Instant::now();
+        for target in [0, watch_replicas] {
+            sets_api
+                .patch(
+                    "big",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"replicas": target}})),
+                )
+                .await
+                .expect("scale");
+            let deadline = Instant::now() + Duration::from_secs(900);
+            loop {
+                sample();
+                let set = sets_api.get("big").await.expect("get big");
+                let st = set.status.unwrap_or_default();
+                if st.replicas == target as i32 && st.ready_replicas.unwrap_or(0) == target as i32 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "scaling big to {target} timed out"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    sample();
-    let _ = watcher.kill();
-    let _ = watcher.wait();
-    table.push_str(&format!(
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        sample();
+        let _ = watcher.kill();
+        let _ = watcher.wait();
+        table.push_str(&format!(
         "| `watch` over a scale {watch_replicas} -> 0 -> {watch_replicas} ({:.0}s) | peak RSS {:.1} MB, CPU {:.1}s | - | - | - |\n",
         scale_start.elapsed().as_secs_f64(),
         peak.0 as f64 / 1024.0,
         peak.1
     ));
+    }
 
-    table.push_str(&canary_reaction(&running, &client, &kubeconfig).await);
+    if wanted("canary") {
+        table.push_str(&canary_reaction(&running, &client, &kubeconfig).await);
+    }
 
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -420,7 +441,10 @@ async fn main() {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("docs")
         .join("BENCHMARKS.md");
-    if let Err(e) = std::fs::write(&out, &report) {
+    // A partial run (STS_BENCH_CASES) prints its figures but keeps the full report.
+    if std::env::var_os("STS_BENCH_CASES").is_some() {
+        eprintln!("STS_BENCH_CASES set: not writing {}", out.display());
+    } else if let Err(e) = std::fs::write(&out, &report) {
         eprintln!("could not write {}: {e}", out.display());
     }
     running.shutdown().await;
