@@ -471,8 +471,9 @@ async fn on_a_terminal_the_view_redraws_in_place_and_q_or_ctrl_c_restore_the_ter
             stderr: Arc::new(Mutex::new(Vec::new())),
         };
         watch
-            .wait_for(Duration::from_secs(20), "the web-1 row", |l| {
-                l.contains("web-1")
+            // Running, not the "not created" placeholder drawn while listing.
+            .wait_for(Duration::from_secs(20), "web-1 Running", |l| {
+                l.contains("web-1") && l.contains("Running")
             })
             .await;
         {
