@@ -31,6 +31,7 @@ use crate::context::{Connection, Context, FIELD_MANAGER};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt;
+use crate::retry::is_transient;
 use crate::revisions;
 use crate::sts;
 
@@ -282,17 +283,6 @@ fn is_stale(status: &kube::core::Status) -> bool {
 /// How long one request keeps being retried through transient server errors
 /// before the canary gives up on it (the pods keep running meanwhile).
 const TRANSIENT_RETRY_BUDGET: Duration = Duration::from_secs(60);
-
-/// Errors that say the server, or the way to it, failed this time, not that
-/// the request is wrong: worth repeating. kube's client already retries 429,
-/// 503 and 504 a few times, but not 500 or a dropped connection.
-fn is_transient(err: &kube::Error) -> bool {
-    match err {
-        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
 
 /// The pause before retry number `attempt` (from 0): 50ms doubling, at most 1s.
 fn retry_delay(attempt: u32) -> Duration {
@@ -1568,16 +1558,6 @@ mod tests {
                 .with_code(code)
                 .boxed(),
         )
-    }
-
-    #[test]
-    fn server_failures_are_retried_and_request_errors_are_not() {
-        for code in [429, 500, 502, 503, 504] {
-            assert!(is_transient(&api_error(code)), "{code}");
-        }
-        for code in [400, 403, 404, 409, 422] {
-            assert!(!is_transient(&api_error(code)), "{code}");
-        }
     }
 
     #[test]
