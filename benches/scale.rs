@@ -262,6 +262,16 @@ async fn main() {
     }
     wait_for(&client, "the load to be Ready", all_ready).await;
     eprintln!("loaded in {:.1}s", load_start.elapsed().as_secs_f64());
+    // To profile a command by hand against the loaded sandbox.
+    if std::env::var_os("STS_BENCH_HOLD").is_some() {
+        eprintln!(
+            "STS_BENCH_HOLD set: sandbox kept running with KUBECONFIG={}; Ctrl-C ends it",
+            kubeconfig.display()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        running.shutdown().await;
+        return;
+    }
 
     let mut table = String::from(
         "| case | kubectl-sts min / median | kubectl min / median | time ratio | API requests (ours vs kubectl) |\n|---|---|---|---|---|\n",

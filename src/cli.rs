@@ -323,6 +323,10 @@ pub struct StatusArgs {
     /// Fail (exit 1) on warnings too
     #[arg(long)]
     pub strict: bool,
+
+    /// Without NAME: the full report of every set (reads every pod) instead of one row each
+    #[arg(long)]
+    pub details: bool,
 }
 
 #[derive(Debug, Args)]

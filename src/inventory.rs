@@ -406,7 +406,7 @@ fn not_asked_is_empty<T>(listing: Option<Listing<T>>) -> Listing<T> {
 }
 
 /// Events about claims: they say why a claim is Pending.
-async fn claim_events(
+pub(crate) async fn claim_events(
     connection: &Connection,
     namespaces: &NamespaceScope,
 ) -> Result<Listing<Event>> {
@@ -419,7 +419,7 @@ async fn claim_events(
 }
 
 /// A list the view cannot do without: any failure, 403 included, is an error.
-async fn list_required<K>(
+pub(crate) async fn list_required<K>(
     connection: &Connection,
     api: Api<K>,
     label_selector: Option<String>,
@@ -433,7 +433,7 @@ where
 }
 
 /// A list the view can do without: 403 becomes `Listing::Forbidden`.
-async fn list_optional<K>(
+pub(crate) async fn list_optional<K>(
     connection: &Connection,
     api: Api<K>,
     field_selector: Option<String>,

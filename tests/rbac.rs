@@ -309,7 +309,8 @@ async fn status_runs_under_its_role_and_names_what_is_missing() {
         "{}",
         output_text(&full)
     );
-    assert_success(&run_as(&sandbox, "st", &["status"]), "web-2");
+    assert_success(&run_as(&sandbox, "st", &["status"]), "web    3/3");
+    assert_success(&run_as(&sandbox, "st", &["status", "--details"]), "web-2");
 
     // Without the optional ClusterRole, the storage-class checks are skipped, said so.
     grant(&sandbox, "st-ns", "status", None, false);

@@ -397,42 +397,128 @@ async fn status_without_statefulsets_says_so_and_a_wrong_name_lists_the_ones_tha
     sandbox.shutdown().await;
 }
 
-/// Our requests carry our own user agent (as kubectl's carry its), and
-/// `status -A` reads seven lists, never the PersistentVolumes.
+/// Requests by our user agent, as (verb, resource) -> count.
+fn our_requests(metrics: &Value) -> std::collections::BTreeMap<(String, String), u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for request in metrics["requests"].as_array().into_iter().flatten() {
+        if !request["userAgent"]
+            .as_str()
+            .is_some_and(|ua| ua.starts_with("kubectl-sts/v"))
+        {
+            continue;
+        }
+        let key = (
+            request["verb"].as_str().unwrap_or_default().to_string(),
+            request["resource"].as_str().unwrap_or_default().to_string(),
+        );
+        *counts.entry(key).or_insert(0) += request["count"].as_u64().unwrap_or(0);
+    }
+    counts
+}
+
+/// What one command asked for: the difference of two metric readings.
+fn requests_between(
+    before: &Value,
+    after: &Value,
+) -> std::collections::BTreeMap<(String, String), u64> {
+    let before = our_requests(before);
+    our_requests(after)
+        .into_iter()
+        .map(|(key, count)| {
+            let earlier = before.get(&key).copied().unwrap_or(0);
+            (key, count - earlier)
+        })
+        .filter(|(_, count)| *count > 0)
+        .collect()
+}
+
+fn lists(resources: &[&str]) -> std::collections::BTreeMap<(String, String), u64> {
+    resources
+        .iter()
+        .map(|r| (("list".to_string(), r.to_string()), 1))
+        .collect()
+}
+
+/// Our requests carry our own user agent (as kubectl's carry its). The
+/// overview of a settled set reads five small lists (claims as metadata) and
+/// no pods; once the set is mid-update its pods and claims are read too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn status_across_namespaces_reads_seven_lists_as_kubectl_sts() {
+async fn the_overview_reads_pods_only_of_sets_whose_status_is_not_settled() {
     let sandbox = start_sandbox().await;
     apply(&sandbox, &fixture("web.yaml"));
-    let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("status -A -o json: {}", describe(&output)));
+    report_when(&sandbox, "web", |r| all_pods_ready(r, 3)).await;
+    let settled = support::eventually(WAIT, || {
+        let before = sandbox.metrics();
+        let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
+        let after = sandbox.metrics();
+        let report: Value = serde_json::from_slice(&output.stdout).ok()?;
+        (report["items"][0]["podsRead"] == false)
+            .then(|| (report, requests_between(&before, &after)))
+    })
+    .await;
+    let (report, requests) = settled.expect("web's status never settled");
     assert_eq!(report["items"][0]["name"], "web", "{report}");
+    assert_eq!(
+        report["items"][0]["rollout"]["state"], "complete",
+        "{report}"
+    );
+    assert_eq!(
+        requests,
+        lists(&[
+            "persistentvolumeclaims",
+            "poddisruptionbudgets.policy",
+            "services",
+            "statefulsets.apps",
+            "storageclasses.storage.k8s.io"
+        ]),
+    );
 
-    let metrics = sandbox.metrics();
-    let ours: Vec<&Value> = metrics["requests"]
+    // A partitioned update holds two revisions: the set is no longer settled.
+    kubectl_ok(
+        &sandbox,
+        &[
+            "patch",
+            "statefulset",
+            "web",
+            "-p",
+            r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":3}},"template":{"metadata":{"labels":{"release":"two"}}}}}"#,
+        ],
+    );
+    let unsettled = support::eventually(WAIT, || {
+        let before = sandbox.metrics();
+        let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
+        let after = sandbox.metrics();
+        let report: Value = serde_json::from_slice(&output.stdout).ok()?;
+        (report["items"][0]["podsRead"] == true)
+            .then(|| (report, requests_between(&before, &after)))
+    })
+    .await;
+    let (report, requests) = unsettled.expect("web never showed as mid-update");
+    let ids: Vec<&str> = report["items"][0]["checks"]
         .as_array()
-        .map(|requests| {
-            requests
-                .iter()
-                .filter(|r| {
-                    r["userAgent"]
-                        .as_str()
-                        .is_some_and(|ua| ua.starts_with("kubectl-sts/v"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let count = |r: &Value| r["count"].as_u64().unwrap_or(0);
-    let lists: u64 = ours
-        .iter()
-        .filter(|r| r["verb"] == "list")
-        .map(|r| count(r))
-        .sum();
-    let all: u64 = ours.iter().map(|r| count(r)).sum();
-    assert_eq!((lists, all), (7, 7), "{metrics}");
-    assert!(
-        !ours.iter().any(|r| r["resource"] == "persistentvolumes"),
-        "{metrics}"
+        .into_iter()
+        .flatten()
+        .filter_map(|check| check["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"partition-holding-update"), "{report}");
+    let mut expected = lists(&[
+        "persistentvolumeclaims",
+        "poddisruptionbudgets.policy",
+        "pods",
+        "services",
+        "statefulsets.apps",
+        "storageclasses.storage.k8s.io",
+    ]);
+    // The claims' metadata for the overview, then web's own claims in full.
+    expected.insert(("list".into(), "persistentvolumeclaims".into()), 2);
+    assert_eq!(requests, expected);
+
+    // --details reads everything, as before the overview.
+    let output = sts(&sandbox, &["status", "-A", "--details", "-o", "json"]);
+    let detailed: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        detailed["items"][0]["identity"]["pods"][0]["pod"], "web-0",
+        "{detailed}"
     );
     sandbox.shutdown().await;
 }

@@ -828,7 +828,7 @@ mod tests {
     fn a_healthy_set_passes_every_check() {
         let report = report_of(&fixture("web.yaml"));
         assert_eq!(ids(&report), Vec::<&str>::new());
-        assert_eq!(verdict(&[report], true), Outcome::Success);
+        assert_eq!(verdict(&report.checks, true), Outcome::Success);
     }
 
     #[test]
@@ -862,7 +862,7 @@ mod tests {
             CheckId::ServiceNotHeadless,
             "failures first"
         );
-        assert_eq!(verdict(&[report], false), Outcome::Failed);
+        assert_eq!(verdict(&report.checks, false), Outcome::Failed);
     }
 
     #[test]
@@ -917,11 +917,8 @@ mod tests {
         let report = report_of(&snapshot);
         assert_eq!(ids(&report), ["service-name-empty"]);
         assert_eq!(report.identity.pods[0].dns_name, None);
-        assert_eq!(
-            verdict(std::slice::from_ref(&report), false),
-            Outcome::Success
-        );
-        assert_eq!(verdict(&[report], true), Outcome::Failed);
+        assert_eq!(verdict(&report.checks, false), Outcome::Success);
+        assert_eq!(verdict(&report.checks, true), Outcome::Failed);
     }
 
     fn set_partition(snapshot: &mut crate::commands::status::Snapshot, partition: i32) {
@@ -952,11 +949,8 @@ mod tests {
                 r#"kubectl -n default patch statefulset web -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'"#
             )
         );
-        assert_eq!(
-            verdict(std::slice::from_ref(&report), false),
-            Outcome::Success
-        );
-        assert_eq!(verdict(&[report], true), Outcome::Failed);
+        assert_eq!(verdict(&report.checks, false), Outcome::Success);
+        assert_eq!(verdict(&report.checks, true), Outcome::Failed);
     }
 
     #[test]
@@ -1219,7 +1213,7 @@ mod tests {
             .termination_grace_period_seconds = Some(0);
         let report = report_of(&snapshot);
         assert_eq!(ids(&report), ["zero-grace-period"]);
-        assert_eq!(verdict(&[report], false), Outcome::Failed);
+        assert_eq!(verdict(&report.checks, false), Outcome::Failed);
     }
 
     #[test]
@@ -1254,7 +1248,7 @@ mod tests {
             serde_saphyr::from_str("{whenDeleted: Delete, whenScaled: Retain}").ok();
         let report = report_of(&snapshot);
         assert_eq!(ids(&report), ["claims-deleted-with-set"]);
-        assert_eq!(verdict(&[report], true), Outcome::Success);
+        assert_eq!(verdict(&report.checks, true), Outcome::Success);
     }
 
     #[test]

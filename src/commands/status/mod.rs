@@ -40,6 +40,7 @@
 //! (a list was forbidden, so the checks needing it were skipped).
 
 mod checks;
+mod overview;
 mod render;
 mod report;
 mod snapshot;
@@ -47,6 +48,7 @@ mod snapshot;
 mod test_support;
 
 pub use checks::{Check, CheckId, Severity};
+pub use overview::SetOverview;
 pub use report::{StatusReport, build as build_report};
 pub use snapshot::{Related, Snapshot, from_yaml as snapshot_from_yaml};
 
@@ -64,6 +66,11 @@ struct ReportList<'a> {
     items: &'a [StatusReport],
 }
 
+#[derive(Serialize)]
+struct OverviewList<'a> {
+    items: &'a [SetOverview],
+}
+
 /// Reports for every set in a snapshot, in namespace/name order.
 pub fn reports_for(snapshot: &Snapshot, settings: &report::Settings) -> Vec<StatusReport> {
     let mut reports: Vec<StatusReport> = snapshot
@@ -77,11 +84,11 @@ pub fn reports_for(snapshot: &Snapshot, settings: &report::Settings) -> Vec<Stat
 }
 
 /// Exit status: failed when a check fails, or with `strict` when one warns.
-pub fn verdict(reports: &[StatusReport], strict: bool) -> Outcome {
+pub fn verdict<'a>(checks: impl IntoIterator<Item = &'a Check>, strict: bool) -> Outcome {
     let failing = |check: &Check| {
         check.severity == Severity::Fail || (strict && check.severity == Severity::Warn)
     };
-    if reports.iter().flat_map(|r| r.checks.iter()).any(failing) {
+    if checks.into_iter().any(failing) {
         Outcome::Failed
     } else {
         Outcome::Success
@@ -101,12 +108,23 @@ pub async fn run(context: &Context, args: StatusArgs) -> Result<Outcome> {
             "--cluster-domain must not be empty (the usual one is cluster.local)".to_string(),
         ));
     }
+    if args.details && args.name.is_some() {
+        return Err(Error::Usage(
+            "--details is for the listing of every set: `status NAME` already shows the details"
+                .to_string(),
+        ));
+    }
     let connection = context.connect().await?;
     let scope = match &args.name {
         Some(name) => SetScope::Named(name.clone()),
         None => SetScope::All(connection.scope(context.global.all_namespaces)),
     };
-    let snapshot = snapshot::fetch(&connection, &scope).await?;
+    let snapshot = match &scope {
+        SetScope::All(namespaces) if !args.details => {
+            snapshot::fetch_overview(&connection, namespaces).await?
+        }
+        _ => snapshot::fetch(&connection, &scope).await?,
+    };
     if snapshot.inventory.statefulsets.is_empty() {
         let place = match &scope {
             SetScope::All(NamespaceScope::All) => "any namespace".to_string(),
@@ -123,6 +141,19 @@ pub async fn run(context: &Context, args: StatusArgs) -> Result<Outcome> {
         cluster_domain: args.cluster_domain.trim_matches('.').to_string(),
         now: jiff::Timestamp::now(),
     };
+    if snapshot.examined == snapshot::Examined::Unsettled {
+        let sets = overview::overviews(&snapshot, &settings);
+        let text = match format {
+            OutputFormat::Json => output::to_json(&OverviewList { items: &sets })?,
+            OutputFormat::Yaml => output::to_yaml(&OverviewList { items: &sets })?,
+            _ => overview::render(&sets, context.global.all_namespaces, context.styling),
+        };
+        output::print(&text)?;
+        return Ok(verdict(
+            sets.iter().flat_map(|s| s.checks.iter()),
+            args.strict,
+        ));
+    }
     let reports = reports_for(&snapshot, &settings);
     let text = match (format, &args.name, reports.as_slice()) {
         (OutputFormat::Json, Some(_), [one]) => output::to_json(one)?,
@@ -132,5 +163,8 @@ pub async fn run(context: &Context, args: StatusArgs) -> Result<Outcome> {
         _ => render::reports(&reports, context.styling),
     };
     output::print(&text)?;
-    Ok(verdict(&reports, args.strict))
+    Ok(verdict(
+        reports.iter().flat_map(|r| r.checks.iter()),
+        args.strict,
+    ))
 }

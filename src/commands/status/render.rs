@@ -8,7 +8,7 @@ use super::report::{EndpointState, PodIdentity, RolloutState, StatusReport};
 use crate::output::{Styled, Styling, Tone, render_table};
 
 /// Colour a run of text by what it means (tables colour their own cells).
-fn paint(text: &str, tone: Tone, styling: Styling) -> String {
+pub(super) fn paint(text: &str, tone: Tone, styling: Styling) -> String {
     if !styling.color {
         return text.to_string();
     }
@@ -21,7 +21,7 @@ fn paint(text: &str, tone: Tone, styling: Styling) -> String {
     }
 }
 
-fn severity_tone(severity: Severity) -> Tone {
+pub(super) fn severity_tone(severity: Severity) -> Tone {
     match severity {
         Severity::Fail => Tone::Bad,
         Severity::Warn => Tone::Warn,

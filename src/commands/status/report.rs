@@ -362,6 +362,25 @@ pub fn rollout(related: &Related<'_>, now: Timestamp) -> Rollout {
     let set = related.set;
     let status = set.status.clone().unwrap_or_default();
     let update_revision = status.update_revision.as_deref();
+    if !related.pods_read {
+        // Only settled sets go unread: complete by their own status.
+        let message = match sts::rollout_status(set) {
+            Ok(verdict) if verdict.done => verdict.message,
+            _ => format!(
+                "all {} pods run revision {}",
+                sts::desired_replicas(set),
+                update_revision.unwrap_or("?")
+            ),
+        };
+        return Rollout {
+            state: RolloutState::Complete,
+            message,
+            pod: None,
+            ordinal: None,
+            reason: None,
+            on_update_revision: None,
+        };
+    }
     let in_range = sts::ordinals(set);
     let in_range_pods: Vec<(i32, &Pod)> = related
         .pods

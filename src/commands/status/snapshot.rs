@@ -11,8 +11,11 @@ use serde::de::DeserializeOwned;
 
 use crate::context::{Connection, NamespaceScope};
 use crate::error::Result;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
 use crate::inventory::{
     Detail, IdentityInventory, Inventory, Listing, Need, SERVICE_NAME_LABEL, SetScope,
+    list_optional, list_required,
 };
 use crate::sts;
 
@@ -21,6 +24,36 @@ use crate::sts;
 pub struct Snapshot {
     pub inventory: Inventory,
     pub identity: IdentityInventory,
+    /// Whose pods and claims were read in full.
+    pub examined: Examined,
+}
+
+/// Which sets the snapshot holds pods and full claims for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Examined {
+    Every,
+    /// The overview reads members only for the sets that are not [`settled`];
+    /// the others are taken at their status' word (and their claims' names).
+    Unsettled,
+}
+
+/// Whether a set's own status says all is well: the controller has seen the
+/// current spec, and every desired replica (no more) exists, is Ready and
+/// Available, and runs the one current revision. Such a set has no pod-level
+/// story to tell (no stalled or failing pod, no pending claim of a pod).
+pub fn settled(set: &StatefulSet) -> bool {
+    let Some(status) = &set.status else {
+        return false;
+    };
+    let desired = sts::desired_replicas(set);
+    let observed = status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
+    observed
+        && status.replicas == desired
+        && status.ready_replicas.unwrap_or(0) == desired
+        && status.available_replicas.unwrap_or(0) == desired
+        && status.updated_replicas.unwrap_or(0) == desired
+        && status.current_revision.is_some()
+        && status.current_revision == status.update_revision
 }
 
 fn readable<T>(listing: &Listing<T>) -> Option<&[T]> {
@@ -44,6 +77,9 @@ pub struct Related<'a> {
     pub storage_classes: Option<&'a [StorageClass]>,
     /// Events about this set's claims; None when events could not be read.
     pub claim_events: Option<Vec<&'a Event>>,
+    /// False when the set is [`settled`] and its pods were not read (the
+    /// overview): `pods` is empty and `claims` hold their metadata only.
+    pub pods_read: bool,
 }
 
 fn namespace_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
@@ -163,6 +199,7 @@ impl<'a> Related<'a> {
             pod_disruption_budgets,
             storage_classes: readable(&inventory.storage_classes),
             claim_events,
+            pods_read: snapshot.examined == Examined::Every || !settled(set),
         }
     }
 }
@@ -200,7 +237,138 @@ pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Snapshot
     Ok(Snapshot {
         inventory,
         identity,
+        examined: Examined::Every,
     })
+}
+
+/// Up to this many unsettled sets, the overview reads each one's pods and
+/// claims by label selector; beyond, one list of each for the whole scope.
+const SELECTED_MEMBER_LISTS_UP_TO: usize = 3;
+
+/// What the overview of many sets reads: sets, Services, budgets, classes and
+/// the claims' metadata (orphans are found by name) in one concurrent round;
+/// then pods and full claims only of the sets that are not [`settled`], and
+/// claim events only if one of those claims is unbound. Five requests when all
+/// is well, however many pods there are.
+pub async fn fetch_overview(
+    connection: &Connection,
+    namespaces: &NamespaceScope,
+) -> Result<Snapshot> {
+    let client = connection.client.clone();
+    let (sets, services, budgets, classes, claim_names) = tokio::join!(
+        list_required::<StatefulSet>(connection, connection.api_in(namespaces), None),
+        list_required::<Service>(connection, connection.api_in(namespaces), None),
+        list_optional::<PodDisruptionBudget>(connection, connection.api_in(namespaces), None),
+        list_optional::<StorageClass>(connection, kube::Api::all(client), None),
+        claim_metadata(connection, namespaces),
+    );
+    let mut statefulsets = sets?;
+    statefulsets
+        .sort_by(|a, b| (sts::namespace(a), sts::name(a)).cmp(&(sts::namespace(b), sts::name(b))));
+    let unsettled: Vec<&StatefulSet> = statefulsets.iter().filter(|set| !settled(set)).collect();
+    let (pods, full_claims) = members_of(connection, namespaces, &unsettled).await?;
+    let unbound = full_claims
+        .iter()
+        .any(|claim| claim.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound"));
+    let claim_events = if unbound {
+        crate::inventory::claim_events(connection, namespaces).await?
+    } else {
+        Listing::Listed(Vec::new())
+    };
+    let key = |claim: &PersistentVolumeClaim| {
+        (
+            claim.metadata.namespace.clone(),
+            claim.metadata.name.clone(),
+        )
+    };
+    let read_in_full: std::collections::HashSet<_> = full_claims.iter().map(key).collect();
+    let mut claims = full_claims;
+    claims.extend(
+        claim_names?
+            .into_iter()
+            .filter(|claim| !read_in_full.contains(&key(claim))),
+    );
+    Ok(Snapshot {
+        inventory: Inventory {
+            statefulsets,
+            pods,
+            claims,
+            volumes: Listing::Listed(Vec::new()),
+            storage_classes: classes?,
+            claim_events,
+        },
+        identity: IdentityInventory {
+            services: services?,
+            // Endpoint readiness is part of a set's identity view, not the overview.
+            endpoint_slices: Listing::Listed(Vec::new()),
+            pod_disruption_budgets: budgets?,
+        },
+        examined: Examined::Unsettled,
+    })
+}
+
+/// Every claim in scope with its metadata only (PartialObjectMetadataList).
+async fn claim_metadata(
+    connection: &Connection,
+    namespaces: &NamespaceScope,
+) -> Result<Vec<PersistentVolumeClaim>> {
+    let api: kube::Api<PersistentVolumeClaim> = connection.api_in(namespaces);
+    let list = api
+        .list_metadata(&kube::api::ListParams::default())
+        .await
+        .map_err(|err| connection.error(err))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|partial| PersistentVolumeClaim {
+            metadata: partial.metadata,
+            ..Default::default()
+        })
+        .collect())
+}
+
+/// Pods and claims of these sets: by each set's selectors when they are few
+/// (claims carry the selector's matchLabels), else everything in scope.
+async fn members_of(
+    connection: &Connection,
+    namespaces: &NamespaceScope,
+    sets: &[&StatefulSet],
+) -> Result<(Vec<Pod>, Vec<PersistentVolumeClaim>)> {
+    if sets.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if sets.len() > SELECTED_MEMBER_LISTS_UP_TO {
+        let (pods, claims) = tokio::join!(
+            list_required::<Pod>(connection, connection.api_in(namespaces), None),
+            list_required::<PersistentVolumeClaim>(connection, connection.api_in(namespaces), None),
+        );
+        return Ok((pods?, claims?));
+    }
+    let per_set = sets.iter().map(|set| async move {
+        let namespace = NamespaceScope::One(sts::namespace(set).to_string());
+        let claim_labels = sts::selector_string(&LabelSelector {
+            match_labels: set.spec.selector.match_labels.clone(),
+            match_expressions: None,
+        });
+        tokio::join!(
+            list_required::<Pod>(
+                connection,
+                connection.api_in(&namespace),
+                sts::pod_selector(set)
+            ),
+            list_required::<PersistentVolumeClaim>(
+                connection,
+                connection.api_in(&namespace),
+                Some(claim_labels).filter(|labels| !labels.is_empty()),
+            ),
+        )
+    });
+    let (mut pods, mut claims) = (Vec::new(), Vec::new());
+    for (set_pods, set_claims) in futures::future::join_all(per_set).await {
+        pods.extend(set_pods?);
+        claims.extend(set_claims?);
+    }
+    Ok((pods, claims))
 }
 
 /// A snapshot from a multi-document YAML file (test fixtures, `kubectl get -o yaml`
@@ -254,5 +422,6 @@ pub fn from_yaml(text: &str) -> std::result::Result<Snapshot, String> {
             endpoint_slices: Listing::Listed(slices),
             pod_disruption_budgets: Listing::Listed(budgets),
         },
+        examined: Examined::Every,
     })
 }

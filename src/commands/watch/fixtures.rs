@@ -163,11 +163,11 @@ pub fn lines(transitions: &[Transition]) -> Vec<String> {
 /// A view of `web` whose set is known and whose pods `ordinals` are Ready on `revision`.
 pub fn view_with(set: StatefulSet, pods: &[(i32, &str)]) -> SetView {
     let mut view = SetView::new("default", "web");
-    view.apply(&Change::SetApplied(set), at(0.0));
+    view.apply(&Change::SetApplied(Box::new(set)), at(0.0));
     for (ordinal, revision) in pods {
         let mut spec = PodSpec::new(*ordinal).ready();
         spec.revision = revision;
-        view.apply(&Change::PodApplied(spec.pod()), at(0.0));
+        view.apply(&Change::PodApplied(Box::new(spec.pod())), at(0.0));
     }
     view
 }

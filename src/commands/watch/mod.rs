@@ -11,6 +11,7 @@ mod fixtures;
 pub mod model;
 pub mod pod_status;
 pub mod render;
+mod slim;
 pub mod terminal;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -29,6 +30,7 @@ use self::model::{
     Change, SetView, Transition, WatchTarget, WatchedKind, WatchedSets, human_duration,
 };
 use self::render::{OutcomeRecord, StateRecord, TransitionRecord};
+use self::slim::Slim;
 use self::terminal::{Input, LiveScreen};
 use super::Outcome;
 use crate::cli::{OutputFormat, UntilCondition, WatchArgs};
@@ -105,8 +107,7 @@ enum Fed {
     Init(WatchedKind),
     Item {
         kind: WatchedKind,
-        /// Boxed: a StatefulSet is large and most items are pods.
-        change: Box<Change>,
+        change: Change,
         initial: bool,
     },
     InitDone(WatchedKind),
@@ -119,29 +120,35 @@ fn feed<K>(
     api: Api<K>,
     config: watcher::Config,
     kind: WatchedKind,
-    applied: fn(K) -> Change,
-    deleted: fn(K) -> Change,
+    applied: fn(Box<K>) -> Change,
+    deleted: fn(Box<K>) -> Change,
 ) -> Feed
 where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K: kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Slim
+        + 'static,
 {
     watcher(api, config)
         .backoff(retry::watch_backoff())
         .map(move |event| match event {
             Ok(watcher::Event::Apply(o)) => Fed::Item {
                 kind,
-                change: Box::new(applied(o)),
+                change: applied(Box::new(o.slim())),
                 initial: false,
             },
             Ok(watcher::Event::Delete(o)) => Fed::Item {
                 kind,
-                change: Box::new(deleted(o)),
+                change: deleted(Box::new(o.slim())),
                 initial: false,
             },
             Ok(watcher::Event::Init) => Fed::Init(kind),
             Ok(watcher::Event::InitApply(o)) => Fed::Item {
                 kind,
-                change: Box::new(applied(o)),
+                change: applied(Box::new(o.slim())),
                 initial: true,
             },
             Ok(watcher::Event::InitDone) => Fed::InitDone(kind),
@@ -427,7 +434,7 @@ impl Session {
                 kind,
                 change,
                 initial: true,
-            } => self.relisting.entry(kind).or_default().push(*change),
+            } => self.relisting.entry(kind).or_default().push(change),
             Fed::Item { kind, change, .. } => {
                 let transitions = self.sets.apply(&change, now);
                 self.emit(&transitions)?;

@@ -28,15 +28,17 @@ use crate::sts;
 
 /// One observed change to an object the watch follows.
 #[derive(Debug, Clone)]
+/// The objects are boxed: a first listing buffers thousands of changes, and
+/// the variants' sizes differ by kilobytes.
 pub enum Change {
-    SetApplied(StatefulSet),
-    SetDeleted(StatefulSet),
-    PodApplied(Pod),
-    PodDeleted(Pod),
-    ClaimApplied(PersistentVolumeClaim),
-    ClaimDeleted(PersistentVolumeClaim),
-    EventApplied(Event),
-    EventDeleted(Event),
+    SetApplied(Box<StatefulSet>),
+    SetDeleted(Box<StatefulSet>),
+    PodApplied(Box<Pod>),
+    PodDeleted(Box<Pod>),
+    ClaimApplied(Box<PersistentVolumeClaim>),
+    ClaimDeleted(Box<PersistentVolumeClaim>),
+    EventApplied(Box<Event>),
+    EventDeleted(Box<Event>),
 }
 
 /// The object kinds the watch lists; a relist replaces everything of one kind.
@@ -365,12 +367,12 @@ impl SetView {
         now: Timestamp,
     ) -> Self {
         let mut view = SetView::new(sts::namespace(set), sts::name(set));
-        view.apply(&Change::SetApplied(set.clone()), now);
+        view.apply(&Change::SetApplied(Box::new(set.clone())), now);
         for pod in pods {
-            view.apply(&Change::PodApplied(pod.clone()), now);
+            view.apply(&Change::PodApplied(Box::new(pod.clone())), now);
         }
         for claim in claims {
-            view.apply(&Change::ClaimApplied(claim.clone()), now);
+            view.apply(&Change::ClaimApplied(Box::new(claim.clone())), now);
         }
         view
     }

@@ -528,6 +528,20 @@ enum Rendering {
     Table {
         include: IncludeObject,
     },
+    /// meta.k8s.io/v1 PartialObjectMetadata (get, watch) or
+    /// PartialObjectMetadataList (list): the objects' metadata only.
+    Metadata {
+        list: bool,
+    },
+}
+
+/// The metadata-only form of an object, as `as=PartialObjectMetadata` asks.
+fn partial_metadata(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
 }
 
 fn rendering(headers: &HeaderMap, query: &Query) -> Result<Rendering, ApiError> {
@@ -536,13 +550,45 @@ fn rendering(headers: &HeaderMap, query: &Query) -> Result<Rendering, ApiError> 
         let first = first.replace(' ', "");
         first.contains("as=Table") && first.contains("g=meta.k8s.io") && first.contains("v=v1")
     });
-    Ok(if wants_table {
-        Rendering::Table {
+    if wants_table {
+        return Ok(Rendering::Table {
             include: table::include_object_mode(query.get("includeObject"))?,
-        }
-    } else {
-        Rendering::Json
+        });
+    }
+    // The first media type naming a meta.k8s.io/v1 metadata form wins.
+    let metadata_form = accept.split(',').find_map(|offered| {
+        let offered = offered.replace(' ', "");
+        let params: Vec<&str> = offered.split(';').skip(1).collect();
+        let form = params.iter().find_map(|p| p.strip_prefix("as="))?;
+        (params.contains(&"g=meta.k8s.io") && params.contains(&"v=v1")).then(|| form.to_string())
+    });
+    Ok(match metadata_form.as_deref() {
+        Some("PartialObjectMetadataList") => Rendering::Metadata { list: true },
+        Some("PartialObjectMetadata") => Rendering::Metadata { list: false },
+        _ => Rendering::Json,
     })
+}
+
+/// A list answers only as a PartialObjectMetadataList, a get or a watch only
+/// as PartialObjectMetadata (the upstream server refuses the others with 406).
+fn check_metadata_form(rendering: Rendering, is_list: bool) -> Result<(), ApiError> {
+    match rendering {
+        Rendering::Metadata { list } if list != is_list => {
+            let wanted = if is_list {
+                "PartialObjectMetadataList"
+            } else {
+                "PartialObjectMetadata"
+            };
+            Err(ApiError::new(
+                406,
+                "NotAcceptable",
+                format!(
+                    "only the following media types are accepted: application/json;as={wanted};g=meta.k8s.io;v=v1"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn target_namespace(target: &Target) -> Option<&str> {
@@ -590,9 +636,11 @@ async fn serve_resource(
     let method = parts.method.clone();
     match (method.as_str(), target.name.as_deref()) {
         ("GET", None) if target.watch_path || query.flag("watch") => {
+            check_metadata_form(rendering, false)?;
             start_watch(state, &target, &query, rendering)
         }
         ("GET", Some(name)) if target.watch_path => {
+            check_metadata_form(rendering, false)?;
             let mut query = query;
             query
                 .values
@@ -605,6 +653,7 @@ async fn serve_resource(
         }
         ("GET", None) => {
             // Shared with the store: a large list is not copied before it is written.
+            check_metadata_form(rendering, true)?;
             let list = cluster.list_shared(rt, ns, &query.list_options()?)?;
             let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
             if let Some(token) = &list.continue_token {
@@ -621,12 +670,32 @@ async fn serve_resource(
                     table["metadata"] = metadata;
                     json_response(StatusCode::OK, &table)
                 }
+                Rendering::Metadata { .. } => {
+                    let items: Vec<Value> = list
+                        .items
+                        .iter()
+                        .map(|item| partial_metadata(item))
+                        .collect();
+                    json_response(
+                        StatusCode::OK,
+                        &json!({
+                            "kind": "PartialObjectMetadataList",
+                            "apiVersion": "meta.k8s.io/v1",
+                            "metadata": metadata,
+                            "items": items,
+                        }),
+                    )
+                }
                 Rendering::Json => serialized_response(StatusCode::OK, &list.body(rt, &metadata)),
             })
         }
         ("GET", Some(name)) => {
+            check_metadata_form(rendering, false)?;
             let object = cluster.get_subresource(rt, ns, name, sub)?;
             Ok(match rendering {
+                Rendering::Metadata { .. } if sub == Subresource::Main => {
+                    json_response(StatusCode::OK, &partial_metadata(&object))
+                }
                 Rendering::Table { include } if sub == Subresource::Main => {
                     let mut table = render_table(rt, std::slice::from_ref(&object), include);
                     table["metadata"] =
@@ -738,6 +807,7 @@ fn start_watch(
     };
     let encode: watch::Encoder = match rendering {
         Rendering::Json => Arc::new(|object: &Value| object.clone()),
+        Rendering::Metadata { .. } => Arc::new(partial_metadata),
         Rendering::Table { include } => {
             Arc::new(move |object: &Value| render_table(rt, std::slice::from_ref(object), include))
         }
@@ -1172,6 +1242,36 @@ mod tests {
         assert_eq!(
             rendering(&headers, &Query::default()).unwrap(),
             Rendering::Json
+        );
+    }
+
+    #[test]
+    fn metadata_forms_are_chosen_by_the_accept_header_and_must_fit_the_verb() {
+        let mut headers = HeaderMap::new();
+        // What kube-rs sends for `list_metadata`.
+        headers.insert(
+            http::header::ACCEPT,
+            "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json;as=PartialObjectMetadataList;v=v1beta1;g=meta.k8s.io,application/json"
+                .parse()
+                .unwrap(),
+        );
+        let list = rendering(&headers, &Query::default()).unwrap();
+        assert_eq!(list, Rendering::Metadata { list: true });
+        assert!(check_metadata_form(list, true).is_ok());
+        assert_eq!(check_metadata_form(list, false).unwrap_err().code, 406);
+        headers.insert(
+            http::header::ACCEPT,
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+                .parse()
+                .unwrap(),
+        );
+        let one = rendering(&headers, &Query::default()).unwrap();
+        assert_eq!(one, Rendering::Metadata { list: false });
+        assert_eq!(check_metadata_form(one, true).unwrap_err().code, 406);
+        let object = json!({"kind": "Pod", "metadata": {"name": "web-0"}, "spec": {}});
+        assert_eq!(
+            partial_metadata(&object),
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": {"name": "web-0"}})
         );
     }
 }

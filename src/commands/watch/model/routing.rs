@@ -130,7 +130,7 @@ impl WatchedSets {
                     namespace_of(&claim.metadata),
                     claim.metadata.name.clone().unwrap_or_default(),
                 );
-                self.unrouted_claims.insert(key, claim.clone());
+                self.unrouted_claims.insert(key, (**claim).clone());
             } else if let Change::ClaimDeleted(claim) = change {
                 let key = (
                     namespace_of(&claim.metadata),
@@ -170,7 +170,7 @@ impl WatchedSets {
         let mut out = Vec::new();
         for claim_key in adopted {
             if let Some(claim) = self.unrouted_claims.remove(&claim_key) {
-                out.extend(view.apply(&Change::ClaimApplied(claim), now));
+                out.extend(view.apply(&Change::ClaimApplied(Box::new(claim)), now));
             }
         }
         out

@@ -5,47 +5,50 @@ use crate::commands::watch::fixtures::*;
 fn ordered_creation_reads_as_created_then_ready_with_the_time_it_took() {
     let mut view = SetView::new("default", "web");
     let mut log = Vec::new();
-    log.extend(view.apply(&Change::SetApplied(with_replicas(web(), 2)), at(0.0)));
+    log.extend(view.apply(
+        &Change::SetApplied(Box::new(with_replicas(web(), 2))),
+        at(0.0),
+    ));
     let web0 = PodSpec {
         created: 0.0,
         ..PodSpec::new(0)
     };
-    log.extend(view.apply(&Change::PodApplied(web0.pod()), at(0.1)));
+    log.extend(view.apply(&Change::PodApplied(Box::new(web0.pod())), at(0.1)));
     log.extend(
         view.apply(
-            &Change::PodApplied(
+            &Change::PodApplied(Box::new(
                 PodSpec {
                     created: 0.0,
                     ..PodSpec::new(0)
                 }
                 .running()
                 .pod(),
-            ),
+            )),
             at(1.0),
         ),
     );
     log.extend(
         view.apply(
-            &Change::PodApplied(
+            &Change::PodApplied(Box::new(
                 PodSpec {
                     created: 0.0,
                     ..PodSpec::new(0)
                 }
                 .ready()
                 .pod(),
-            ),
+            )),
             at(3.3),
         ),
     );
     log.extend(
         view.apply(
-            &Change::PodApplied(
+            &Change::PodApplied(Box::new(
                 PodSpec {
                     created: 3.0,
                     ..PodSpec::new(1)
                 }
                 .pod(),
-            ),
+            )),
             at(3.4),
         ),
     );
@@ -63,13 +66,13 @@ fn ordered_creation_reads_as_created_then_ready_with_the_time_it_took() {
     );
     // Re-applying the same state says nothing.
     let again = view.apply(
-        &Change::PodApplied(
+        &Change::PodApplied(Box::new(
             PodSpec {
                 created: 3.0,
                 ..PodSpec::new(1)
             }
             .pod(),
-        ),
+        )),
         at(5.0),
     );
     assert!(again.is_empty(), "{again:?}");
@@ -79,10 +82,13 @@ fn ordered_creation_reads_as_created_then_ready_with_the_time_it_took() {
 fn a_pod_found_long_after_creation_is_ready_after_its_creation_timestamp() {
     let mut view = view_with(web(), &[]);
     view.apply(
-        &Change::PodApplied(PodSpec::new(0).running().pod()),
+        &Change::PodApplied(Box::new(PodSpec::new(0).running().pod())),
         at(60.0),
     );
-    let log = view.apply(&Change::PodApplied(PodSpec::new(0).ready().pod()), at(61.5));
+    let log = view.apply(
+        &Change::PodApplied(Box::new(PodSpec::new(0).ready().pod())),
+        at(61.5),
+    );
     assert_eq!(lines(&log), vec!["web-0 Ready after 61s"]);
 }
 
@@ -94,7 +100,7 @@ fn restarts_crash_loops_and_lost_readiness_are_reported() {
         restarts,
         ..PodSpec::new(3)
     };
-    let log = view.apply(&Change::PodApplied(crashing(1).pod()), at(10.0));
+    let log = view.apply(&Change::PodApplied(Box::new(crashing(1).pod())), at(10.0));
     assert_eq!(
         lines(&log),
         vec![
@@ -104,7 +110,7 @@ fn restarts_crash_loops_and_lost_readiness_are_reported() {
         ]
     );
     assert!(log.iter().all(|t| t.kind.is_problem()));
-    let log = view.apply(&Change::PodApplied(crashing(2).pod()), at(20.0));
+    let log = view.apply(&Change::PodApplied(Box::new(crashing(2).pod())), at(20.0));
     assert_eq!(lines(&log), vec!["web-3 restarted (restarts 2)"]);
     assert_eq!(view.pod(3).map(|p| p.restarts), Some(2));
 }
@@ -113,7 +119,7 @@ fn restarts_crash_loops_and_lost_readiness_are_reported() {
 fn a_pod_recreated_on_another_revision_says_so() {
     let mut view = view_with(web(), &[(2, OLD)]);
     let mut log = view.apply(
-        &Change::PodApplied(
+        &Change::PodApplied(Box::new(
             PodSpec {
                 terminating: true,
                 revision: OLD,
@@ -121,16 +127,19 @@ fn a_pod_recreated_on_another_revision_says_so() {
             }
             .ready()
             .pod(),
-        ),
+        )),
         at(1.0),
     );
-    log.extend(view.apply(&Change::PodDeleted(PodSpec::new(2).pod()), at(2.0)));
+    log.extend(view.apply(
+        &Change::PodDeleted(Box::new(PodSpec::new(2).pod())),
+        at(2.0),
+    ));
     let recreated = PodSpec {
         uid: "uid-web-2-b",
         created: 2.0,
         ..PodSpec::new(2)
     };
-    log.extend(view.apply(&Change::PodApplied(recreated.pod()), at(2.1)));
+    log.extend(view.apply(&Change::PodApplied(Box::new(recreated.pod())), at(2.1)));
     assert_eq!(
         lines(&log),
         vec![
@@ -150,7 +159,7 @@ fn a_new_uid_at_the_same_ordinal_means_the_old_pod_went_unseen() {
         uid: "other",
         ..PodSpec::new(1)
     };
-    let log = view.apply(&Change::PodApplied(replacement.pod()), at(5.0));
+    let log = view.apply(&Change::PodApplied(Box::new(replacement.pod())), at(5.0));
     assert_eq!(
         lines(&log)[..3],
         [
@@ -173,7 +182,7 @@ fn set_changes_are_reported_scale_partition_revision_and_completion() {
     if let Some(status) = changed.status.as_mut() {
         status.update_revision = Some("web-9e8d7c6b5".into());
     }
-    let log = view.apply(&Change::SetApplied(changed.clone()), at(1.0));
+    let log = view.apply(&Change::SetApplied(Box::new(changed.clone())), at(1.0));
     assert_eq!(
         lines(&log),
         vec![
@@ -188,12 +197,12 @@ fn set_changes_are_reported_scale_partition_revision_and_completion() {
         status.updated_replicas = Some(5);
         status.current_revision = Some("web-9e8d7c6b5".into());
     }
-    let log = view.apply(&Change::SetApplied(changed), at(2.0));
+    let log = view.apply(&Change::SetApplied(Box::new(changed)), at(2.0));
     assert_eq!(
         lines(&log),
         vec!["web rollout complete: 5 pods Ready at revision 9e8d7"]
     );
-    let log = view.apply(&Change::SetDeleted(web()), at(3.0));
+    let log = view.apply(&Change::SetDeleted(Box::new(web())), at(3.0));
     assert_eq!(lines(&log), vec!["statefulset web deleted"]);
 }
 
@@ -201,7 +210,7 @@ fn set_changes_are_reported_scale_partition_revision_and_completion() {
 fn rows_cover_every_ordinal_in_order_including_missing_and_condemned_ones() {
     let mut view = view_with(with_replicas(web(), 3), &[(0, OLD), (4, UPDATE)]);
     view.apply(
-        &Change::ClaimApplied(claim(0, "Bound", Some("pvc-0"))),
+        &Change::ClaimApplied(Box::new(claim(0, "Bound", Some("pvc-0")))),
         at(0.0),
     );
     let rows = view.rows(at(30.0));
@@ -265,7 +274,7 @@ fn until_rolled_names_the_blocked_ordinal_first() {
         restarts: 4,
         ..PodSpec::new(2)
     };
-    view.apply(&Change::PodApplied(crashing.pod()), at(1.0));
+    view.apply(&Change::PodApplied(Box::new(crashing.pod())), at(1.0));
     let missing: Vec<String> = view
         .evaluate(UntilCondition::Rolled, at(2.0))
         .iter()
@@ -342,7 +351,7 @@ fn until_deleted_and_until_anything_on_an_absent_set() {
         view.evaluate(UntilCondition::Ready, at(0.0))[0].to_string(),
         "statefulset web does not exist"
     );
-    view.apply(&Change::SetApplied(web()), at(0.0));
+    view.apply(&Change::SetApplied(Box::new(web())), at(0.0));
     assert!(!view.status_says_met(UntilCondition::Deleted));
     assert_eq!(
         view.evaluate(UntilCondition::Deleted, at(0.0))[0].to_string(),
@@ -369,7 +378,10 @@ fn an_unobserved_spec_change_is_missing() {
 #[test]
 fn claims_report_pending_with_the_reason_from_events_then_bound() {
     let mut view = view_with(web(), &[]);
-    let log = view.apply(&Change::ClaimApplied(claim(3, "Pending", None)), at(0.0));
+    let log = view.apply(
+        &Change::ClaimApplied(Box::new(claim(3, "Pending", None))),
+        at(0.0),
+    );
     assert_eq!(lines(&log), vec!["claim www-web-3 created (Pending)"]);
     let message = "no persistent volumes available for this claim and no storage class is set";
     let failed = event(
@@ -380,14 +392,14 @@ fn claims_report_pending_with_the_reason_from_events_then_bound() {
         "FailedBinding",
         message,
     );
-    let log = view.apply(&Change::EventApplied(failed.clone()), at(1.0));
+    let log = view.apply(&Change::EventApplied(Box::new(failed.clone())), at(1.0));
     assert_eq!(
         lines(&log),
         vec![format!("claim www-web-3 Pending: {message}")]
     );
     // The same event seen again (a relist) is not news.
     assert!(
-        view.apply(&Change::EventApplied(failed), at(2.0))
+        view.apply(&Change::EventApplied(Box::new(failed)), at(2.0))
             .is_empty()
     );
     assert_eq!(
@@ -396,7 +408,7 @@ fn claims_report_pending_with_the_reason_from_events_then_bound() {
         Some(message)
     );
     let log = view.apply(
-        &Change::ClaimApplied(claim(3, "Bound", Some("pvc-9"))),
+        &Change::ClaimApplied(Box::new(claim(3, "Bound", Some("pvc-9")))),
         at(3.0),
     );
     assert_eq!(lines(&log), vec!["claim www-web-3 Bound to pvc-9"]);
@@ -414,19 +426,22 @@ fn a_pending_reason_that_arrives_before_its_claim_is_kept() {
         "ProvisioningFailed",
         message,
     );
-    let log = view.apply(&Change::EventApplied(failed), at(0.0));
+    let log = view.apply(&Change::EventApplied(Box::new(failed)), at(0.0));
     assert_eq!(
         lines(&log),
         vec![format!("claim www-web-1 Pending: {message}")]
     );
-    view.apply(&Change::ClaimApplied(claim(1, "Pending", None)), at(1.0));
+    view.apply(
+        &Change::ClaimApplied(Box::new(claim(1, "Pending", None))),
+        at(1.0),
+    );
     assert_eq!(
         view.claim(1, "www")
             .and_then(|c| c.pending_reason.as_deref()),
         Some(message)
     );
     view.apply(
-        &Change::ClaimApplied(claim(1, "Bound", Some("pv-1"))),
+        &Change::ClaimApplied(Box::new(claim(1, "Bound", Some("pv-1")))),
         at(2.0),
     );
     assert_eq!(
@@ -438,15 +453,18 @@ fn a_pending_reason_that_arrives_before_its_claim_is_kept() {
 #[test]
 fn a_pod_blocked_on_its_claim_says_why() {
     let mut view = view_with(with_replicas(web(), 1), &[]);
-    view.apply(&Change::ClaimApplied(claim(0, "Pending", None)), at(0.0));
     view.apply(
-        &Change::PodApplied(
+        &Change::ClaimApplied(Box::new(claim(0, "Pending", None))),
+        at(0.0),
+    );
+    view.apply(
+        &Change::PodApplied(Box::new(
             PodSpec {
                 waiting: None,
                 ..PodSpec::new(0)
             }
             .pod(),
-        ),
+        )),
         at(0.0),
     );
     let missing = view.evaluate(UntilCondition::Ready, at(1.0));
@@ -467,14 +485,17 @@ fn events_are_attached_to_the_set_its_pods_and_claims_only() {
         "BackOff",
         "Back-off restarting failed container nginx",
     );
-    let log = view.apply(&Change::EventApplied(backoff), at(0.0));
+    let log = view.apply(&Change::EventApplied(Box::new(backoff)), at(0.0));
     assert_eq!(
         lines(&log),
         vec!["pod/web-2 BackOff: Back-off restarting failed container nginx"]
     );
     assert!(log[0].kind.is_problem());
     let other = event("e3", "6", "Pod", "webby-0", "BackOff", "x");
-    assert!(view.apply(&Change::EventApplied(other), at(0.0)).is_empty());
+    assert!(
+        view.apply(&Change::EventApplied(Box::new(other)), at(0.0))
+            .is_empty()
+    );
     let again = event(
         "e2",
         "7",
@@ -483,7 +504,11 @@ fn events_are_attached_to_the_set_its_pods_and_claims_only() {
         "BackOff",
         "Back-off restarting failed container nginx",
     );
-    assert_eq!(view.apply(&Change::EventApplied(again), at(1.0)).len(), 1);
+    assert_eq!(
+        view.apply(&Change::EventApplied(Box::new(again)), at(1.0))
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -492,15 +517,15 @@ fn a_relist_reports_what_went_missing_and_nothing_else() {
         namespace: "default".into(),
         name: "web".into(),
     });
-    sets.apply(&Change::SetApplied(web()), at(0.0));
+    sets.apply(&Change::SetApplied(Box::new(web())), at(0.0));
     for ordinal in 0..3 {
         sets.apply(
-            &Change::PodApplied(PodSpec::new(ordinal).ready().pod()),
+            &Change::PodApplied(Box::new(PodSpec::new(ordinal).ready().pod())),
             at(0.0),
         );
     }
     let listed = (0..2)
-        .map(|o| Change::PodApplied(PodSpec::new(o).ready().pod()))
+        .map(|o| Change::PodApplied(Box::new(PodSpec::new(o).ready().pod())))
         .collect();
     let log = sets.relist(WatchedKind::Pods, listed, at(5.0));
     assert_eq!(lines(&log), vec!["web-2 deleted"]);
@@ -516,12 +541,12 @@ fn watching_every_set_routes_pods_by_owner_and_adopts_early_claims() {
     // The claim arrives before its set (separate watches race).
     assert!(
         sets.apply(
-            &Change::ClaimApplied(claim(0, "Bound", Some("pvc-0"))),
+            &Change::ClaimApplied(Box::new(claim(0, "Bound", Some("pvc-0")))),
             at(0.0)
         )
         .is_empty()
     );
-    let log = sets.apply(&Change::SetApplied(web()), at(1.0));
+    let log = sets.apply(&Change::SetApplied(Box::new(web())), at(1.0));
     assert_eq!(
         lines(&log),
         vec![
@@ -532,15 +557,24 @@ fn watching_every_set_routes_pods_by_owner_and_adopts_early_claims() {
     let mut other = web();
     other.metadata.name = Some("db".into());
     other.metadata.namespace = Some("other".into());
-    assert!(sets.apply(&Change::SetApplied(other), at(1.0)).is_empty());
-    sets.apply(&Change::PodApplied(PodSpec::new(1).pod()), at(2.0));
+    assert!(
+        sets.apply(&Change::SetApplied(Box::new(other)), at(1.0))
+            .is_empty()
+    );
+    sets.apply(
+        &Change::PodApplied(Box::new(PodSpec::new(1).pod())),
+        at(2.0),
+    );
     let web_view = sets.view("default", "web").expect("web is watched");
     assert!(web_view.pod(1).is_some());
     assert_eq!(sets.views().count(), 1);
     // A deleted set stays in view until its last pod is gone.
-    sets.apply(&Change::SetDeleted(web()), at(3.0));
+    sets.apply(&Change::SetDeleted(Box::new(web())), at(3.0));
     assert_eq!(sets.views().count(), 1);
-    let log = sets.apply(&Change::PodDeleted(PodSpec::new(1).pod()), at(4.0));
+    let log = sets.apply(
+        &Change::PodDeleted(Box::new(PodSpec::new(1).pod())),
+        at(4.0),
+    );
     assert_eq!(lines(&log), vec!["web-1 deleted"]);
     assert_eq!(sets.views().count(), 0);
 }

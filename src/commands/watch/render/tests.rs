@@ -45,7 +45,10 @@ fn rows_mark_old_and_new_revisions_during_a_partitioned_update() {
 #[test]
 fn missing_ordinals_have_rows_and_limits_summarise_the_rest() {
     let mut view = view_with(with_replicas(web(), 5), &[(0, UPDATE), (1, UPDATE)]);
-    view.apply(&Change::PodDeleted(PodSpec::new(1).pod()), at(2.0));
+    view.apply(
+        &Change::PodDeleted(Box::new(PodSpec::new(1).pod())),
+        at(2.0),
+    );
     let table = rows_table(&view, at(3.0), None, Styling::plain());
     assert!(table.contains("web-1   gone"), "{table}");
     assert!(table.contains("web-4   not created"), "{table}");
@@ -60,14 +63,14 @@ fn missing_ordinals_have_rows_and_limits_summarise_the_rest() {
 fn log_lines_are_timestamped_and_plain_unless_colour_is_on() {
     let mut view = view_with(web(), &[]);
     let transitions = view.apply(
-        &Change::PodApplied(
+        &Change::PodApplied(Box::new(
             PodSpec {
                 waiting: Some("CrashLoopBackOff"),
                 restarts: 2,
                 ..PodSpec::new(3)
             }
             .pod(),
-        ),
+        )),
         at(1.5),
     );
     let plain = log_line(&transitions[0], false, Styling::plain());
@@ -87,7 +90,10 @@ fn log_lines_are_timestamped_and_plain_unless_colour_is_on() {
 #[test]
 fn json_records_use_stable_camel_case_fields() {
     let mut view = view_with(web(), &[]);
-    let transitions = view.apply(&Change::PodApplied(PodSpec::new(2).pod()), at(0.0));
+    let transitions = view.apply(
+        &Change::PodApplied(Box::new(PodSpec::new(2).pod())),
+        at(0.0),
+    );
     let line = json_line(&TransitionRecord::from(&transitions[0])).expect("encodes");
     assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
     let value: serde_json::Value = serde_json::from_str(&line).expect("parses");
