@@ -521,7 +521,7 @@ _kubectl__sts() {
             return 0
             ;;
         kubectl__subcmd__sts__subcmd__status)
-            opts="-n -A -o -v -h -V --cluster-domain --strict --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version"
+            opts="-n -A -o -v -h -V --cluster-domain --strict --details --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

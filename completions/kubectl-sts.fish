@@ -82,7 +82,7 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand watch" -s V -l v
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l image -d 'New image: CONTAINER=IMAGE (repeatable), or a bare IMAGE for a single-container pod' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l patch -d 'Template change as an RFC 6902 JSON patch or a merge patch against the StatefulSet (FILE or - for stdin)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l from -d 'Take the pod template from this StatefulSet manifest' -r -F
-complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l steps -d 'Rising pod counts or percentages of replicas; a final 100% is implied' -r
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l steps -d 'Rising pod counts or percentages of replicas; a final 100% is implied [default: 1,50%,100%]' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l soak -d 'How long updated pods must stay Ready without restarts before the next step [default: 30s]' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l max-restarts -d 'Restarts tolerated per updated pod during a step [default: 0]' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand canary" -l step-timeout -d 'Fail a step whose pods are not all Ready within this long [default: 5m]' -r
@@ -181,6 +181,7 @@ complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l as -d
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l as-group -d 'Group to impersonate for the operation (repeatable)' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -s v -l v -d 'Log verbosity: -v logs API calls, -v=6 and up adds request details' -r
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l strict -d 'Fail (exit 1) on warnings too'
+complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l details -d 'Without NAME: the full report of every set (reads every pod) instead of one row each'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -s A -l all-namespaces -d 'List across all namespaces (commands that list)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l no-color -d 'Never colour output (also: NO_COLOR in the environment)'
 complete -c kubectl-sts -n "__fish_kubectl_sts_using_subcommand status" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'

@@ -205,9 +205,9 @@ pub struct CanaryArgs {
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
 
-    /// Rising pod counts or percentages of replicas; a final 100% is implied
-    #[arg(long, default_value = "1,50%,100%", value_name = "LIST")]
-    pub steps: String,
+    /// Rising pod counts or percentages of replicas; a final 100% is implied [default: 1,50%,100%]
+    #[arg(long, value_name = "LIST")]
+    pub steps: Option<String>,
 
     // The gate flags are Options so `--resume` can tell a flag given again
     // (it wins) from one left out (the recorded value applies).
@@ -575,7 +575,8 @@ mod tests {
         else {
             panic!("expected canary");
         };
-        assert_eq!(args.steps, "1,50%,100%");
+        // Unset: the canary plans crate::commands::canary::plan::DEFAULT_STEPS.
+        assert_eq!(args.steps, None);
         // Unset here: the canary applies 30s, or the recorded value on --resume.
         assert_eq!(args.soak, None);
         assert_eq!(args.image, vec!["nginx=nginx:1.27"]);

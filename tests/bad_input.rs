@@ -326,6 +326,14 @@ const CASES: &[Case] = &[
         shows: "--promote, --abort, --resume and --status act on the running canary",
         fix: "do not pass --image, --patch or --from with them",
     },
+    Case {
+        problem: "New steps given to a canary being resumed",
+        setup: Setup::Sandbox,
+        line: "canary web --resume --steps 1,2",
+        exit: USAGE,
+        shows: "a running one keeps the steps it recorded",
+        fix: "abort it and start again to change them",
+    },
     // canary: the change
     Case {
         problem: "--image names a container the pods do not have",

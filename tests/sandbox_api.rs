@@ -58,6 +58,34 @@ async fn kubectl_reads_version_resources_and_namespaces() {
             "{namespaces}"
         );
     }
+
+    // Imperative creates send protobuf bodies; these kinds must be understood.
+    let created = kubectl_ok(&sandbox, &["create", "namespace", "staging"]);
+    assert_eq!(created.trim(), "namespace/staging created");
+    kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=mode=fast",
+        ],
+    );
+    let mode = kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "jsonpath={.data.mode}",
+        ],
+    );
+    assert_eq!(mode, "fast");
     sandbox.shutdown().await;
 }
 
@@ -492,6 +520,16 @@ async fn state_survives_a_restart() {
     let sandbox = start_sandbox().await;
     kubectl_ok(&sandbox, &["apply", "-f", &web_yaml()]);
     let uid = jsonpath(&sandbox, "sts/web", "{.metadata.uid}");
+    // A second sandbox on the same directory would overwrite this one's state.
+    let second = kubectl_sts::sandbox::start(kubectl_sts::sandbox::SandboxConfig::new(
+        sandbox.dir.path().join("data"),
+    ))
+    .await;
+    let message = second.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("another sandbox is already running on") && message.contains("--data-dir"),
+        "{message:?}"
+    );
     let TestSandbox {
         sandbox: running,
         dir,

@@ -108,6 +108,11 @@ pub enum SandboxError {
     Tls(#[from] api::http_tls::TlsError),
     #[error("waiting for a shutdown signal: {0}")]
     Signal(std::io::Error),
+    #[error(
+        "another sandbox is already running on {}: stop it first, or give this one its own --data-dir DIR",
+        path.display()
+    )]
+    InUse { path: PathBuf },
 }
 
 /// A running sandbox; `shutdown` stops it and saves its state.
@@ -123,6 +128,8 @@ pub struct RunningSandbox {
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
     persister: JoinHandle<()>,
+    /// Held while running: one sandbox per data directory (state and kubeconfig).
+    _data_dir_lock: std::fs::File,
 }
 
 impl RunningSandbox {
@@ -162,6 +169,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         path: data_dir.clone(),
         source,
     })?;
+    let data_dir_lock = lock_data_dir(&data_dir)?;
     let cluster = api::persist::load_cluster(&data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -228,7 +236,33 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         tasks,
         server,
         persister,
+        _data_dir_lock: data_dir_lock,
     })
+}
+
+/// An exclusive lock on `DATA_DIR/sandbox.lock`, released when the sandbox ends
+/// (or its process dies): two sandboxes on one directory would overwrite each
+/// other's state and kubeconfig.
+fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File, SandboxError> {
+    let path = data_dir.join("sandbox.lock");
+    let io_error = |source| SandboxError::Io {
+        action: "locking",
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SandboxError::InUse {
+            path: data_dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(io_error(source)),
+    }
 }
 
 /// The address clients should use: a wildcard listen address is reached via loopback.

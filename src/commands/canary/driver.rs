@@ -766,7 +766,8 @@ impl Canary<'_> {
             ));
         };
         let new_template = change::new_template(&set, &source).map_err(Error::Failed)?;
-        let steps = plan::parse_steps(&self.args.steps).map_err(Error::Usage)?;
+        let steps = plan::parse_steps(self.args.steps.as_deref().unwrap_or(plan::DEFAULT_STEPS))
+            .map_err(Error::Usage)?;
         if replicas == 0 {
             return Err(Error::Failed(format!(
                 "statefulset \"{}\" has 0 replicas: there is no pod to canary; scale it up first",

@@ -110,6 +110,11 @@ pub async fn run(context: &Context, args: CanaryArgs) -> Result<Outcome> {
             "use one of --image, --patch and --from, not several".to_string()
         }));
     }
+    if args.steps.is_some() && control {
+        return Err(Error::Usage(
+            "--steps plans a new canary; a running one keeps the steps it recorded, so do not pass --steps with --promote, --abort, --resume or --status (abort it and start again to change them)".to_string(),
+        ));
+    }
     if args.on_delete && control {
         return Err(Error::Usage(
             "--on-delete chooses how a new canary runs; a resumed canary keeps its recorded mode, so do not pass it with --promote, --abort, --resume or --status".to_string(),

@@ -52,6 +52,9 @@ impl StepSize {
     }
 }
 
+/// The steps when none are given: one pod, half, all.
+pub const DEFAULT_STEPS: &str = "1,50%,100%";
+
 /// Parse `--steps` (`1,25%,50%,100%`): rising, non-zero, percentages at most 100.
 pub fn parse_steps(text: &str) -> Result<Vec<StepSize>, String> {
     let mut steps = Vec::new();

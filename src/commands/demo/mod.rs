@@ -611,7 +611,7 @@ mod tests {
         };
         let good = parsed(Stage::Canary);
         assert_eq!(good.image, vec![CANARY_IMAGE.to_string()]);
-        assert_eq!(good.steps, "1,50%,100%");
+        assert_eq!(good.steps.as_deref(), Some("1,50%,100%"));
         assert!(good.yes);
         assert_eq!(good.step_timeout, Some(std::time::Duration::from_secs(60)));
         let broken = parsed(Stage::CanaryRollback);

@@ -110,6 +110,19 @@ impl SharedList {
             api_version: rt.api_version(),
             metadata,
             items: &self.items,
+            metadata_only: false,
+        }
+    }
+
+    /// The same list as a meta.k8s.io/v1 PartialObjectMetadataList: each item
+    /// a PartialObjectMetadata holding only the object's metadata.
+    pub fn metadata_body<'a>(&'a self, metadata: &'a Value) -> ListBody<'a> {
+        ListBody {
+            kind: "PartialObjectMetadataList".to_string(),
+            api_version: "meta.k8s.io/v1".to_string(),
+            metadata,
+            items: &self.items,
+            metadata_only: true,
         }
     }
 }
@@ -120,21 +133,40 @@ pub struct ListBody<'a> {
     api_version: String,
     metadata: &'a Value,
     items: &'a [Arc<Value>],
+    metadata_only: bool,
+}
+
+/// An object as PartialObjectMetadata, written without copying its metadata.
+struct PartialItem<'a>(&'a Value);
+
+impl Serialize for PartialItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("apiVersion", "meta.k8s.io/v1")?;
+        map.serialize_entry("kind", "PartialObjectMetadata")?;
+        map.serialize_entry("metadata", &self.0["metadata"])?;
+        map.end()
+    }
 }
 
 impl Serialize for ListBody<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        struct Items<'a>(&'a [Arc<Value>]);
+        struct Items<'a>(&'a [Arc<Value>], bool);
         impl Serialize for Items<'_> {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.0.iter().map(|item| &**item))
+                if self.1 {
+                    serializer.collect_seq(self.0.iter().map(|item| PartialItem(item)))
+                } else {
+                    serializer.collect_seq(self.0.iter().map(|item| &**item))
+                }
             }
         }
         // Keys in the order a serde_json map (sorted) writes them.
         let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("apiVersion", &self.api_version)?;
-        map.serialize_entry("items", &Items(self.items))?;
+        map.serialize_entry("items", &Items(self.items, self.metadata_only))?;
         map.serialize_entry("kind", &self.kind)?;
         map.serialize_entry("metadata", self.metadata)?;
         map.end()

@@ -671,20 +671,7 @@ async fn serve_resource(
                     json_response(StatusCode::OK, &table)
                 }
                 Rendering::Metadata { .. } => {
-                    let items: Vec<Value> = list
-                        .items
-                        .iter()
-                        .map(|item| partial_metadata(item))
-                        .collect();
-                    json_response(
-                        StatusCode::OK,
-                        &json!({
-                            "kind": "PartialObjectMetadataList",
-                            "apiVersion": "meta.k8s.io/v1",
-                            "metadata": metadata,
-                            "items": items,
-                        }),
-                    )
+                    serialized_response(StatusCode::OK, &list.metadata_body(&metadata))
                 }
                 Rendering::Json => serialized_response(StatusCode::OK, &list.body(rt, &metadata)),
             })

@@ -3,7 +3,7 @@
 //! SelfSubjectRulesReview (`kubectl auth can-i`), SelfSubjectReview (`kubectl
 //! auth whoami`), TokenRequest (`kubectl create token`), and the objects of
 //! `kubectl create role|clusterrole|rolebinding|clusterrolebinding|
-//! serviceaccount`. They become the JSON the handlers read; responses stay
+//! serviceaccount|namespace|configmap`. They become the JSON the handlers read; responses stay
 //! JSON (client-go decodes by the response's Content-Type). Other kinds still
 //! get 415.
 //!
@@ -192,7 +192,7 @@ fn messages(
 
 /// The JSON form of a protobuf request body, for the kinds the access layer
 /// and `kubectl create role|rolebinding|clusterrole|clusterrolebinding|
-/// serviceaccount|token` send; other kinds are 415, as before.
+/// serviceaccount|token|namespace|configmap` send; other kinds are 415, as before.
 pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     let (api_version, kind, object) = unwrap_envelope(body)?;
     let mut decoded = json!({"apiVersion": api_version, "kind": kind});
@@ -227,6 +227,18 @@ pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError>
                 _ => None,
             }) {
                 decoded["automountServiceAccountToken"] = json!(automount);
+            }
+        }
+        // `kubectl create namespace`: the name is all it sends.
+        "Namespace" => {}
+        // `kubectl create configmap --from-literal/--from-file` (text data).
+        "ConfigMap" => {
+            if let Some(data) = string_map(object, 2)? {
+                decoded["data"] = data;
+            }
+            if bytes_of(object, 3)?.is_some() {
+                // binaryData would need its bytes carried as base64; not decoded.
+                return Err(ApiError::unsupported_media_type(content_type));
             }
         }
         _ => return Err(ApiError::unsupported_media_type(content_type)),
@@ -373,8 +385,25 @@ mod tests {
     }
 
     #[test]
+    fn namespaces_and_config_maps_decode_as_kubectl_create_sends_them() {
+        let namespace = envelope_of("Namespace", &field(1, &field(1, b"staging")));
+        let decoded = decode_object(&namespace, "application/vnd.kubernetes.protobuf").unwrap();
+        assert_eq!(decoded["kind"], "Namespace");
+        assert_eq!(decoded["metadata"]["name"], "staging");
+        let mut map = field(1, &field(1, b"settings"));
+        let entry = [field(1, b"mode"), field(2, b"fast")].concat();
+        map.extend(field(2, &entry));
+        let decoded = decode_object(
+            &envelope_of("ConfigMap", &map),
+            "application/vnd.kubernetes.protobuf",
+        )
+        .unwrap();
+        assert_eq!(decoded["data"], json!({"mode": "fast"}));
+    }
+
+    #[test]
     fn other_kinds_stay_unsupported() {
-        let body = envelope_of("ConfigMap", &field(1, &field(1, b"x")));
+        let body = envelope_of("Deployment", &field(1, &field(1, b"x")));
         let err = decode_object(&body, "application/vnd.kubernetes.protobuf").unwrap_err();
         assert_eq!(err.code, 415);
     }
