@@ -575,8 +575,17 @@ mod tests {
         else {
             panic!("expected canary");
         };
-        // Unset: the canary plans crate::commands::canary::plan::DEFAULT_STEPS.
+        // Unset: the canary plans DEFAULT_STEPS, which the help names.
         assert_eq!(args.steps, None);
+        let help = Cli::command()
+            .find_subcommand_mut("canary")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let default = crate::commands::canary::plan::DEFAULT_STEPS;
+        assert!(help.contains(&format!("[default: {default}]")), "{help}");
         // Unset here: the canary applies 30s, or the recorded value on --resume.
         assert_eq!(args.soak, None);
         assert_eq!(args.image, vec!["nginx=nginx:1.27"]);

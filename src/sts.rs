@@ -213,6 +213,16 @@ pub struct RolloutStatus {
     pub message: String,
 }
 
+/// The controller has seen the current spec (observedGeneration 0 means never).
+pub fn spec_observed(set: &StatefulSet) -> bool {
+    let observed = set
+        .status
+        .as_ref()
+        .and_then(|s| s.observed_generation)
+        .unwrap_or(0);
+    observed > 0 && observed >= set.metadata.generation.unwrap_or(0)
+}
+
 pub fn rollout_status(set: &StatefulSet) -> Result<RolloutStatus, String> {
     if update_strategy(set) != "RollingUpdate" {
         return Err("rollout status is only available for RollingUpdate strategy type".to_string());
@@ -224,10 +234,7 @@ pub fn rollout_status(set: &StatefulSet) -> Result<RolloutStatus, String> {
         })
     };
     let status = set.status.clone().unwrap_or_default();
-    let generation = set.metadata.generation.unwrap_or(0);
-    if status.observed_generation.unwrap_or(0) == 0
-        || generation > status.observed_generation.unwrap_or(0)
-    {
+    if !spec_observed(set) {
         return waiting("Waiting for statefulset spec update to be observed...".to_string());
     }
     let replicas = desired_replicas(set);

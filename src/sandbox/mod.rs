@@ -245,23 +245,23 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
 /// other's state and kubeconfig.
 fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File, SandboxError> {
     let path = data_dir.join("sandbox.lock");
-    let io_error = |source| SandboxError::Io {
-        action: "locking",
-        path: path.clone(),
-        source,
-    };
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(io_error)?;
+        .map_err(|source| SandboxError::Io {
+            action: "creating",
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(SandboxError::InUse {
             path: data_dir.to_path_buf(),
         }),
-        Err(std::fs::TryLockError::Error(source)) => Err(io_error(source)),
+        // A file system without locks (some NFS mounts): run unguarded.
+        Err(std::fs::TryLockError::Error(_)) => Ok(file),
     }
 }
 

@@ -2,9 +2,14 @@
 //! hostnames and DNS names, endpoint readiness, storage) and checks for the
 //! mistakes people make with StatefulSets.
 //!
+//! Without NAME it is an overview: one row per set (`SetOverview`: replicas,
+//! rollout, Service, checks, `podsRead`), reading pods only of the sets whose
+//! own status is not settled; `--details` gives every set's full report.
+//!
 //! Exit 0 when no check fails (warnings allowed), 1 when one fails; `--strict`
 //! fails on warnings too. `-o json|yaml` prints the report: one object for a
-//! named set, `{"items": [...]}` otherwise, each check with a stable `id`.
+//! named set, `{"items": [...]}` of overviews (or, with `--details`, of
+//! reports) otherwise, each check with a stable `id`.
 //!
 //! # Severities, as a demanding SRE reads them
 //!

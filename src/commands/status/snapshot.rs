@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::context::{Connection, NamespaceScope};
 use crate::error::Result;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use std::collections::BTreeSet;
 
 use crate::inventory::{
     Detail, IdentityInventory, Inventory, Listing, Need, SERVICE_NAME_LABEL, SetScope,
@@ -46,14 +46,18 @@ pub fn settled(set: &StatefulSet) -> bool {
         return false;
     };
     let desired = sts::desired_replicas(set);
-    let observed = status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
-    observed
+    let updated = status.updated_replicas.unwrap_or(0) == desired;
+    // OnDelete sets keep currentRevision at the old revision after their pods
+    // are all replaced (upstream moves it for RollingUpdate only).
+    let one_revision = status.current_revision.is_some()
+        && status.current_revision == status.update_revision
+        || sts::update_strategy(set) == "OnDelete" && status.update_revision.is_some();
+    sts::spec_observed(set)
         && status.replicas == desired
         && status.ready_replicas.unwrap_or(0) == desired
         && status.available_replicas.unwrap_or(0) == desired
-        && status.updated_replicas.unwrap_or(0) == desired
-        && status.current_revision.is_some()
-        && status.current_revision == status.update_revision
+        && updated
+        && one_revision
 }
 
 fn readable<T>(listing: &Listing<T>) -> Option<&[T]> {
@@ -241,8 +245,9 @@ pub async fn fetch(connection: &Connection, scope: &SetScope) -> Result<Snapshot
     })
 }
 
-/// Up to this many unsettled sets, the overview reads each one's pods and
-/// claims by label selector; beyond, one list of each for the whole scope.
+/// Up to this many unsettled sets, the overview reads each one's pods by its
+/// selector (and the claims of their namespaces); beyond, one list of each
+/// for the whole scope.
 const SELECTED_MEMBER_LISTS_UP_TO: usize = 3;
 
 /// What the overview of many sets reads: sets, Services, budgets, classes and
@@ -327,8 +332,36 @@ async fn claim_metadata(
         .collect())
 }
 
-/// Pods and claims of these sets: by each set's selectors when they are few
-/// (claims carry the selector's matchLabels), else everything in scope.
+/// The lists that read the members of the unsettled sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MemberLists {
+    /// Every pod and claim in scope: many sets are unsettled.
+    Scope,
+    /// Each set's pods by its selector, each namespace's claims once (a
+    /// claim need not carry the selector's labels: made by hand, restored).
+    Selected {
+        pods: Vec<(String, Option<String>)>,
+        claim_namespaces: BTreeSet<String>,
+    },
+}
+
+fn member_lists(sets: &[&StatefulSet]) -> MemberLists {
+    if sets.len() > SELECTED_MEMBER_LISTS_UP_TO {
+        return MemberLists::Scope;
+    }
+    MemberLists::Selected {
+        pods: sets
+            .iter()
+            .map(|set| (sts::namespace(set).to_string(), sts::pod_selector(set)))
+            .collect(),
+        claim_namespaces: sets
+            .iter()
+            .map(|set| sts::namespace(set).to_string())
+            .collect(),
+    }
+}
+
+/// Pods and full claims of these sets, each object once.
 async fn members_of(
     connection: &Connection,
     namespaces: &NamespaceScope,
@@ -337,38 +370,37 @@ async fn members_of(
     if sets.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    if sets.len() > SELECTED_MEMBER_LISTS_UP_TO {
-        let (pods, claims) = tokio::join!(
-            list_required::<Pod>(connection, connection.api_in(namespaces), None),
-            list_required::<PersistentVolumeClaim>(connection, connection.api_in(namespaces), None),
-        );
-        return Ok((pods?, claims?));
-    }
-    let per_set = sets.iter().map(|set| async move {
-        let namespace = NamespaceScope::One(sts::namespace(set).to_string());
-        let claim_labels = sts::selector_string(&LabelSelector {
-            match_labels: set.spec.selector.match_labels.clone(),
-            match_expressions: None,
-        });
-        tokio::join!(
-            list_required::<Pod>(
-                connection,
-                connection.api_in(&namespace),
-                sts::pod_selector(set)
-            ),
-            list_required::<PersistentVolumeClaim>(
-                connection,
-                connection.api_in(&namespace),
-                Some(claim_labels).filter(|labels| !labels.is_empty()),
-            ),
-        )
-    });
-    let (mut pods, mut claims) = (Vec::new(), Vec::new());
-    for (set_pods, set_claims) in futures::future::join_all(per_set).await {
-        pods.extend(set_pods?);
-        claims.extend(set_claims?);
-    }
-    Ok((pods, claims))
+    let (pod_lists, claim_lists) = match member_lists(sets) {
+        MemberLists::Scope => (vec![(namespaces.clone(), None)], vec![namespaces.clone()]),
+        MemberLists::Selected {
+            pods,
+            claim_namespaces,
+        } => (
+            pods.into_iter()
+                .map(|(namespace, selector)| (NamespaceScope::One(namespace), selector))
+                .collect(),
+            claim_namespaces
+                .into_iter()
+                .map(NamespaceScope::One)
+                .collect(),
+        ),
+    };
+    let (pods, claims) = tokio::join!(
+        futures::future::try_join_all(pod_lists.iter().map(|(namespace, selector)| {
+            list_required::<Pod>(connection, connection.api_in(namespace), selector.clone())
+        })),
+        futures::future::try_join_all(claim_lists.iter().map(|namespace| {
+            list_required::<PersistentVolumeClaim>(connection, connection.api_in(namespace), None)
+        })),
+    );
+    // Selectors of sets in one namespace may overlap.
+    let mut seen = std::collections::HashSet::new();
+    let pods = pods?
+        .into_iter()
+        .flatten()
+        .filter(|pod| seen.insert((pod.metadata.namespace.clone(), pod.metadata.name.clone())))
+        .collect();
+    Ok((pods, claims?.into_iter().flatten().collect()))
 }
 
 /// A snapshot from a multi-document YAML file (test fixtures, `kubectl get -o yaml`
@@ -424,4 +456,103 @@ pub fn from_yaml(text: &str) -> std::result::Result<Snapshot, String> {
         },
         examined: Examined::Every,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::status::test_support::fixture;
+
+    fn web() -> StatefulSet {
+        fixture("web.yaml").inventory.statefulsets[0].clone()
+    }
+
+    fn with_status(
+        change: impl Fn(&mut k8s_openapi::api::apps::v1::StatefulSetStatus),
+    ) -> StatefulSet {
+        let mut set = web();
+        if let Some(status) = set.status.as_mut() {
+            change(status);
+        }
+        set
+    }
+
+    #[test]
+    fn a_set_is_settled_only_when_its_status_vouches_for_every_replica() {
+        assert!(settled(&web()));
+        let unsettled = [
+            ("spec not yet observed", {
+                let mut set = web();
+                set.metadata.generation = Some(5);
+                set
+            }),
+            (
+                "never observed",
+                with_status(|s| s.observed_generation = Some(0)),
+            ),
+            (
+                "a pod not ready",
+                with_status(|s| s.ready_replicas = Some(2)),
+            ),
+            (
+                "not yet available",
+                with_status(|s| s.available_replicas = Some(2)),
+            ),
+            (
+                "scaling down: a pod above the range",
+                with_status(|s| s.replicas = 4),
+            ),
+            ("mid-update", with_status(|s| s.updated_replicas = Some(1))),
+            (
+                "two revisions (a partition holds the update)",
+                with_status(|s| s.update_revision = Some("web-new".into())),
+            ),
+            ("no status at all", {
+                let mut set = web();
+                set.status = None;
+                set
+            }),
+        ];
+        for (why, set) in unsettled {
+            assert!(!settled(&set), "{why}");
+        }
+    }
+
+    #[test]
+    fn an_on_delete_set_with_every_pod_replaced_is_settled() {
+        let mut set = with_status(|s| s.update_revision = Some("web-new".into()));
+        set.spec.update_strategy = Some(
+            serde_json::from_value(serde_json::json!({"type": "OnDelete"})).expect("strategy"),
+        );
+        assert!(settled(&set), "currentRevision stays old under OnDelete");
+        if let Some(status) = set.status.as_mut() {
+            status.updated_replicas = Some(2);
+        }
+        assert!(!settled(&set), "a pod still on the old revision");
+    }
+
+    #[test]
+    fn few_unsettled_sets_are_read_by_selector_and_their_namespaces_claims_once() {
+        let web = web();
+        let mut other = web.clone();
+        other.metadata.name = Some("db".into());
+        let mut elsewhere = web.clone();
+        elsewhere.metadata.namespace = Some("shop".into());
+        let lists = member_lists(&[&web, &other, &elsewhere]);
+        let MemberLists::Selected {
+            pods,
+            claim_namespaces,
+        } = lists
+        else {
+            panic!("expected selected lists, got {lists:?}");
+        };
+        assert_eq!(pods.len(), 3);
+        assert_eq!(pods[0], ("default".to_string(), sts::pod_selector(&web)));
+        assert_eq!(
+            claim_namespaces.into_iter().collect::<Vec<_>>(),
+            vec!["default".to_string(), "shop".to_string()]
+        );
+        let many = [&web, &other, &elsewhere, &web];
+        assert_eq!(member_lists(&many), MemberLists::Scope);
+    }
 }

@@ -26,10 +26,10 @@ use super::pod_status::pod_status_columns;
 use crate::cli::UntilCondition;
 use crate::sts;
 
-/// One observed change to an object the watch follows.
+/// One observed change to an object the watch follows. The objects are
+/// boxed: a first listing buffers thousands of changes, and the kinds' sizes
+/// differ by kilobytes.
 #[derive(Debug, Clone)]
-/// The objects are boxed: a first listing buffers thousands of changes, and
-/// the variants' sizes differ by kilobytes.
 pub enum Change {
     SetApplied(Box<StatefulSet>),
     SetDeleted(Box<StatefulSet>),

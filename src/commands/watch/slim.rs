@@ -44,7 +44,6 @@ impl Slim for Pod {
         // sidecar) are what the status columns count.
         let spec = self.spec.map(|spec| PodSpec {
             node_name: spec.node_name,
-            hostname: spec.hostname,
             containers: spec
                 .containers
                 .into_iter()

@@ -137,7 +137,7 @@ pub struct ListBody<'a> {
 }
 
 /// An object as PartialObjectMetadata, written without copying its metadata.
-struct PartialItem<'a>(&'a Value);
+pub struct PartialItem<'a>(pub &'a Value);
 
 impl Serialize for PartialItem<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

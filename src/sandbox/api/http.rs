@@ -537,11 +537,7 @@ enum Rendering {
 
 /// The metadata-only form of an object, as `as=PartialObjectMetadata` asks.
 fn partial_metadata(object: &Value) -> Value {
-    json!({
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
-    })
+    serde_json::to_value(super::cluster::PartialItem(object)).unwrap_or(Value::Null)
 }
 
 fn rendering(headers: &HeaderMap, query: &Query) -> Result<Rendering, ApiError> {

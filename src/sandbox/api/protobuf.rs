@@ -240,6 +240,12 @@ pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError>
                 // binaryData would need its bytes carried as base64; not decoded.
                 return Err(ApiError::unsupported_media_type(content_type));
             }
+            if let Some(immutable) = fields(object)?.into_iter().find_map(|(n, v)| match v {
+                Wire::Varint(v) if n == 4 => Some(v != 0),
+                _ => None,
+            }) {
+                decoded["immutable"] = json!(immutable);
+            }
         }
         _ => return Err(ApiError::unsupported_media_type(content_type)),
     }
