@@ -14,7 +14,8 @@
 //! Scale with STS_BENCH_SETS (default 100), STS_BENCH_REPLICAS (50),
 //! STS_BENCH_WATCH_REPLICAS (1000), STS_BENCH_RUNS (5). STS_BENCH_CASES picks cases
 //! (comma-separated from volumes, status, startup, completion, watch, canary; default all).
-//! KUBECTL chooses kubectl.
+//! KUBECTL chooses kubectl. STS_BENCH_HOLD keeps the loaded sandbox running
+//! (its kubeconfig is printed) to profile commands by hand; Ctrl-C ends it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
