@@ -435,7 +435,7 @@ fn status_response(error: &ApiError) -> Response {
 /// headers (kubectl's SPDY fallback) still get the pre-upgrade checks and a
 /// `Status` answer:
 ///
-/// ```ignore
+/// ```text
 /// async fn exec(
 ///     State(state): State<AppState>,
 ///     Path((ns, pod)): Path<(String, String)>,
