@@ -439,6 +439,24 @@ fn lists(resources: &[&str]) -> std::collections::BTreeMap<(String, String), u64
         .collect()
 }
 
+/// Polls `status -A -o json` until the first set's `podsRead` is `pods_read`;
+/// the report and the requests that run made.
+async fn overview_when(
+    sandbox: &TestSandbox,
+    pods_read: bool,
+) -> (Value, std::collections::BTreeMap<(String, String), u64>) {
+    let found = support::eventually(WAIT, || {
+        let before = sandbox.metrics();
+        let output = sts(sandbox, &["status", "-A", "-o", "json"]);
+        let after = sandbox.metrics();
+        let report: Value = serde_json::from_slice(&output.stdout).ok()?;
+        (report["items"][0]["podsRead"] == pods_read)
+            .then(|| (report, requests_between(&before, &after)))
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("status -A never showed podsRead: {pods_read}"))
+}
+
 /// Our requests carry our own user agent (as kubectl's carry its). The
 /// overview of a settled set reads five small lists (claims as metadata) and
 /// no pods; once the set is mid-update its pods and claims are read too.
@@ -447,16 +465,7 @@ async fn the_overview_reads_pods_only_of_sets_whose_status_is_not_settled() {
     let sandbox = start_sandbox().await;
     apply(&sandbox, &fixture("web.yaml"));
     report_when(&sandbox, "web", |r| all_pods_ready(r, 3)).await;
-    let settled = support::eventually(WAIT, || {
-        let before = sandbox.metrics();
-        let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
-        let after = sandbox.metrics();
-        let report: Value = serde_json::from_slice(&output.stdout).ok()?;
-        (report["items"][0]["podsRead"] == false)
-            .then(|| (report, requests_between(&before, &after)))
-    })
-    .await;
-    let (report, requests) = settled.expect("web's status never settled");
+    let (report, requests) = overview_when(&sandbox, false).await;
     assert_eq!(report["items"][0]["name"], "web", "{report}");
     assert_eq!(
         report["items"][0]["rollout"]["state"], "complete",
@@ -484,16 +493,7 @@ async fn the_overview_reads_pods_only_of_sets_whose_status_is_not_settled() {
             r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":3}},"template":{"metadata":{"labels":{"release":"two"}}}}}"#,
         ],
     );
-    let unsettled = support::eventually(WAIT, || {
-        let before = sandbox.metrics();
-        let output = sts(&sandbox, &["status", "-A", "-o", "json"]);
-        let after = sandbox.metrics();
-        let report: Value = serde_json::from_slice(&output.stdout).ok()?;
-        (report["items"][0]["podsRead"] == true)
-            .then(|| (report, requests_between(&before, &after)))
-    })
-    .await;
-    let (report, requests) = unsettled.expect("web never showed as mid-update");
+    let (report, requests) = overview_when(&sandbox, true).await;
     let ids: Vec<&str> = report["items"][0]["checks"]
         .as_array()
         .into_iter()

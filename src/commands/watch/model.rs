@@ -1025,7 +1025,7 @@ impl SetView {
             UntilCondition::Ready => self.set.as_ref().is_some_and(|set| {
                 let status = set.status.clone().unwrap_or_default();
                 let desired = sts::desired_replicas(set);
-                observed(set)
+                sts::spec_observed(set)
                     && status.replicas == desired
                     && status.ready_replicas.unwrap_or(0) >= desired
                     && status.available_replicas.unwrap_or(0) >= desired
@@ -1036,7 +1036,7 @@ impl SetView {
                 } else {
                     let status = set.status.clone().unwrap_or_default();
                     let desired = sts::desired_replicas(set);
-                    observed(set)
+                    sts::spec_observed(set)
                         && status.ready_replicas.unwrap_or(0) >= desired
                         && status.updated_replicas.unwrap_or(0) >= desired
                 }
@@ -1062,7 +1062,7 @@ impl SetView {
             }];
         }
         let mut missing = Vec::new();
-        if !observed(set) {
+        if !sts::spec_observed(set) {
             missing.push(Missing::SpecNotObserved {
                 name: self.name.clone(),
                 generation: set.metadata.generation.unwrap_or(0),
@@ -1169,21 +1169,12 @@ impl SetView {
     }
 }
 
-fn observed(set: &StatefulSet) -> bool {
-    let observed = set
-        .status
-        .as_ref()
-        .and_then(|s| s.observed_generation)
-        .unwrap_or(0);
-    observed > 0 && observed >= set.metadata.generation.unwrap_or(0)
-}
-
 /// (replicas, revision) when every replica is Ready on one revision.
 fn rollout_complete_at(set: &StatefulSet) -> Option<(i32, String)> {
     let status = set.status.as_ref()?;
     let desired = sts::desired_replicas(set);
     let revision = status.update_revision.clone()?;
-    (observed(set)
+    (sts::spec_observed(set)
         && status.current_revision.as_ref() == Some(&revision)
         && status.replicas == desired
         && status.ready_replicas.unwrap_or(0) == desired
