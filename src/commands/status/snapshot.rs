@@ -2,6 +2,8 @@
 //! (never one request per pod), and the pure selection of what belongs to one
 //! StatefulSet.
 
+use std::collections::{BTreeSet, HashSet};
+
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -11,8 +13,6 @@ use serde::de::DeserializeOwned;
 
 use crate::context::{Connection, NamespaceScope};
 use crate::error::Result;
-use std::collections::BTreeSet;
-
 use crate::inventory::{
     Detail, IdentityInventory, Inventory, Listing, Need, SERVICE_NAME_LABEL, SetScope,
     list_optional, list_required,
@@ -286,7 +286,7 @@ pub async fn fetch_overview(
             claim.metadata.name.clone(),
         )
     };
-    let read_in_full: std::collections::HashSet<_> = full_claims.iter().map(key).collect();
+    let read_in_full: HashSet<_> = full_claims.iter().map(key).collect();
     let mut claims = full_claims;
     claims.extend(
         claim_names?
@@ -394,7 +394,7 @@ async fn members_of(
         })),
     );
     // Selectors of sets in one namespace may overlap.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let pods = pods?
         .into_iter()
         .flatten()
