@@ -119,7 +119,7 @@ _kubectl__sts() {
             return 0
             ;;
         kubectl__subcmd__sts__subcmd__canary)
-            opts="-y -n -A -o -v -h -V --image --patch --from --steps --soak --max-restarts --step-timeout --check --pause --promote --full --abort --resume --status --no-rollback --rollback-on-interrupt --dry-run --on-delete --yes --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version"
+            opts="-y -n -A -o -v -h -V --image --patch --from --steps --soak --max-restarts --step-timeout --check --pause --promote --full --abort --resume --status --no-rollback --rollback --rollback-on-interrupt --no-rollback-on-interrupt --dry-run --on-delete --yes --kubeconfig --context --cluster --user --namespace --all-namespaces --output --request-timeout --no-color --as --as-group --insecure-skip-tls-verify --v --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

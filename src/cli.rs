@@ -254,12 +254,20 @@ pub struct CanaryArgs {
     pub status: bool,
 
     /// On failure, stop where it is instead of rolling back
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rollback")]
     pub no_rollback: bool,
 
-    /// Roll back when interrupted with Ctrl-C (default: leave it paused, resumable)
+    /// With --resume: roll back on failure again, though --no-rollback was recorded
     #[arg(long)]
+    pub rollback: bool,
+
+    /// Roll back when interrupted with Ctrl-C (default: leave it paused, resumable)
+    #[arg(long, conflicts_with = "no_rollback_on_interrupt")]
     pub rollback_on_interrupt: bool,
+
+    /// With --resume: leave it paused on Ctrl-C again, though --rollback-on-interrupt was recorded
+    #[arg(long)]
+    pub no_rollback_on_interrupt: bool,
 
     /// Show the plan and the template diff; change nothing
     #[arg(long)]

@@ -327,6 +327,14 @@ const CASES: &[Case] = &[
         fix: "do not pass --image, --patch or --from with them",
     },
     Case {
+        problem: "--rollback without --resume",
+        setup: Setup::Sandbox,
+        line: "canary web --image nginx=nginx:1.27 --rollback",
+        exit: USAGE,
+        shows: "switch off a choice recorded by the canary being resumed",
+        fix: "use them with --resume",
+    },
+    Case {
         problem: "New steps given to a canary being resumed",
         setup: Setup::Sandbox,
         line: "canary web --resume --steps 1,2",

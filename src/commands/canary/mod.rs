@@ -59,10 +59,12 @@ pub fn gate_settings(
             .pause
             .clone()
             .or_else(|| recorded.and_then(|r| r.pause.clone())),
-        // A switch can only be turned on by a flag; left out, the recorded choice stands.
-        no_rollback: args.no_rollback || recorded.is_some_and(|r| r.no_rollback),
-        rollback_on_interrupt: args.rollback_on_interrupt
-            || recorded.is_some_and(|r| r.rollback_on_interrupt),
+        // Switches: a flag turns one on or (--rollback, --no-rollback-on-interrupt
+        // at --resume) off; left out, the recorded choice stands.
+        no_rollback: !args.rollback
+            && (args.no_rollback || recorded.is_some_and(|r| r.no_rollback)),
+        rollback_on_interrupt: !args.no_rollback_on_interrupt
+            && (args.rollback_on_interrupt || recorded.is_some_and(|r| r.rollback_on_interrupt)),
     };
     parse_pause(settings.pause.as_deref())?;
     Ok(settings)
@@ -109,6 +111,11 @@ pub async fn run(context: &Context, args: CanaryArgs) -> Result<Outcome> {
         } else {
             "use one of --image, --patch and --from, not several".to_string()
         }));
+    }
+    if (args.rollback || args.no_rollback_on_interrupt) && !args.resume {
+        return Err(Error::Usage(
+            "--rollback and --no-rollback-on-interrupt switch off a choice recorded by the canary being resumed: use them with --resume (a new canary rolls back on failure and pauses on Ctrl-C unless told otherwise)".to_string(),
+        ));
     }
     if args.steps.is_some() && control {
         return Err(Error::Usage(
@@ -176,6 +183,13 @@ mod tests {
         assert_eq!(overridden.check.as_deref(), Some("false"));
         assert_eq!(overridden.max_restarts, 2, "not given: recorded");
         assert_eq!(overridden.step_timeout(), Duration::from_secs(60));
+        let switched_off = gate_settings(
+            &args(&["--resume", "--rollback", "--no-rollback-on-interrupt"]),
+            Some(&recorded),
+        )
+        .unwrap();
+        assert!(!switched_off.no_rollback && !switched_off.rollback_on_interrupt);
+        assert_eq!(switched_off.pause, recorded.pause, "not given: recorded");
         assert!(
             gate_settings(&args(&["--resume", "--pause", "later"]), Some(&recorded))
                 .unwrap_err()
