@@ -525,8 +525,8 @@ async fn the_overview_reads_pods_only_of_sets_whose_status_is_not_settled() {
 
 /// A set mid-scale-up whose new pod waits for a claim made by hand (no
 /// labels, a class that does not exist): the overview reads that claim in
-/// full, so it tells the same story as `status NAME`, a pending claim, not a
-/// stalled pod to delete.
+/// full, so it tells the same story as `status NAME`: the missing class, not
+/// a stalled pod or a provisioner that is not running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_overview_of_an_unsettled_set_checks_what_status_name_checks() {
     let sandbox = start_sandbox().await;
@@ -558,11 +558,20 @@ async fn the_overview_of_an_unsettled_set_checks_what_status_name_checks() {
         named_ids,
         "{overview}"
     );
-    assert!(
-        !named_ids
-            .iter()
-            .any(|id| id == "update-stalled" || id == "pod-failing"),
+    assert_eq!(
+        named_ids,
+        ["storage-class-missing", "no-readiness-probe", "no-pdb"],
         "{named}"
+    );
+    let missing = &named["checks"][0];
+    assert_eq!(
+        missing["summary"],
+        "claim www-web-3 asks for StorageClass \"no-such-class\", which does not exist"
+    );
+    assert!(
+        missing["fix"].as_str().is_some_and(|fix| fix
+            .contains("delete pvc www-web-3 --wait=false && kubectl -n default delete pod web-3")),
+        "{missing}"
     );
     sandbox.shutdown().await;
 }

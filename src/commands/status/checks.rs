@@ -3,7 +3,7 @@
 //! module documentation of `status`.
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim};
 use serde::Serialize;
 
 use super::report::{RolloutState, StatusReport, age};
@@ -479,7 +479,92 @@ fn storage_classes(input: &Input<'_, '_>) -> Vec<Check> {
             _ => {}
         }
     }
+    // Claims made by hand (or from an older template) can name a class too.
+    let mut by_class: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for claim in pending_claims_of(input) {
+        let class = claim_class(claim);
+        let from_template = input
+            .report
+            .storage
+            .templates
+            .iter()
+            .any(|t| t.effective_class.as_deref() == Some(class));
+        if !from_template && class_is_missing(input, class) {
+            let name = claim.metadata.name.as_deref().unwrap_or_default();
+            by_class.entry(class).or_default().push(name);
+        }
+    }
+    for (class, claims) in by_class {
+        let pods: Vec<String> = claims
+            .iter()
+            .filter_map(|claim| {
+                let (_, ordinal) = input
+                    .related
+                    .claims
+                    .iter()
+                    .find(|(_, _, c)| c.metadata.name.as_deref() == Some(claim))
+                    .map(|(template, ordinal, _)| (template, *ordinal))?;
+                Some(sts::pod_name(input.name(), ordinal))
+            })
+            .collect();
+        checks.push(check(
+            CheckId::StorageClassMissing,
+            Severity::Fail,
+            format!(
+                "claim {} asks for StorageClass \"{class}\", which does not exist",
+                claims.join(", ")
+            ),
+            format!(
+                "Made outside the volumeClaimTemplates (by hand, or restored), it stays Pending \
+                 (ProvisioningFailed: storageclass.storage.k8s.io \"{class}\" not found) and {} \
+                 never starts.",
+                pods.join(", ")
+            ),
+            Some(format!(
+                "create StorageClass {class} ({available}), or delete the claim and its pod so \
+                 the StatefulSet makes both again from its template: `{} delete pvc {} --wait=false \
+                 && {} delete pod {}`",
+                input.kubectl(),
+                claims.join(" "),
+                input.kubectl(),
+                pods.join(" ")
+            )),
+        ));
+    }
     checks
+}
+
+/// The set's Pending claims that are not being deleted.
+fn pending_claims_of<'a>(
+    input: &'a Input<'_, '_>,
+) -> impl Iterator<Item = &'a PersistentVolumeClaim> + 'a {
+    input
+        .related
+        .claims
+        .iter()
+        .map(|(_, _, claim)| *claim)
+        .filter(|claim| {
+            claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+                && claim.metadata.deletion_timestamp.is_none()
+        })
+}
+
+fn claim_class(claim: &PersistentVolumeClaim) -> &str {
+    claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.as_deref())
+        .unwrap_or_default()
+}
+
+/// A class named but absent from the classes listed (unknown if they could not be).
+fn class_is_missing(input: &Input<'_, '_>, class: &str) -> bool {
+    !class.is_empty()
+        && input.related.storage_classes.is_some_and(|classes| {
+            !classes
+                .iter()
+                .any(|c| c.metadata.name.as_deref() == Some(class))
+        })
 }
 
 fn event_time(event: &Event) -> i64 {
@@ -505,26 +590,11 @@ fn pending_claims(input: &Input<'_, '_>) -> Vec<Check> {
     let mut by_class: std::collections::BTreeMap<String, (String, Vec<String>, String)> =
         Default::default();
     let mut other_pending: Vec<(String, String)> = Vec::new();
-    let missing_classes: Vec<&str> = input
-        .report
-        .storage
-        .templates
-        .iter()
-        .filter(|t| t.class_exists == Some(false))
-        .filter_map(|t| t.effective_class.as_deref())
-        .collect();
-    for (_, _, claim) in &related.claims {
-        let phase = claim.status.as_ref().and_then(|s| s.phase.as_deref());
-        if phase != Some("Pending") || claim.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
+    for claim in pending_claims_of(input) {
         let name = claim.metadata.name.clone().unwrap_or_default();
-        let class = claim
-            .spec
-            .as_ref()
-            .and_then(|s| s.storage_class_name.clone())
-            .unwrap_or_default();
-        if missing_classes.contains(&class.as_str()) {
+        let class = claim_class(claim).to_string();
+        // A class that does not exist is the storage-class checks' story.
+        if class_is_missing(input, &class) {
             continue;
         }
         let waited = claim
@@ -1155,6 +1225,44 @@ mod tests {
         let mut claim: PersistentVolumeClaim = snapshot.inventory.claims[0].clone();
         claim.metadata.name = Some(name.to_string());
         snapshot.inventory.claims.push(claim);
+    }
+
+    #[test]
+    fn a_claim_made_by_hand_with_a_class_that_does_not_exist_is_named() {
+        let mut snapshot = fixture("web.yaml");
+        add_claim(&mut snapshot, "www-web-3");
+        let claim = snapshot.inventory.claims.last_mut().expect("added");
+        claim.metadata.labels = None;
+        if let Some(spec) = claim.spec.as_mut() {
+            spec.storage_class_name = Some("no-such-class".into());
+            spec.volume_name = None;
+        }
+        claim.status =
+            Some(serde_json::from_value(serde_json::json!({"phase": "Pending"})).expect("status"));
+        if let Some(spec) = set_mut(&mut snapshot).spec.replicas.as_mut() {
+            *spec = 4;
+        }
+        let report = report_of(&snapshot);
+        let check = find(&report, CheckId::StorageClassMissing);
+        assert_eq!(
+            check.summary,
+            "claim www-web-3 asks for StorageClass \"no-such-class\", which does not exist"
+        );
+        assert!(
+            check.explanation.ends_with("and web-3 never starts."),
+            "{}",
+            check.explanation
+        );
+        assert!(
+            !ids(&report).contains(&"provisioner-not-running"),
+            "{:?}",
+            ids(&report)
+        );
+        assert!(
+            !ids(&report).contains(&"claim-pending"),
+            "{:?}",
+            ids(&report)
+        );
     }
 
     #[test]
