@@ -441,7 +441,15 @@ pub(crate) async fn list_optional<K>(
 where
     K: Clone + DeserializeOwned + std::fmt::Debug,
 {
-    match list(api, None, field_selector).await {
+    listing(connection, list(api, None, field_selector).await)
+}
+
+/// A list's answer as a [`Listing`]: 403 is `Forbidden`, other errors are errors.
+fn listing<K>(
+    connection: &Connection,
+    answer: std::result::Result<Vec<K>, kube::Error>,
+) -> Result<Listing<K>> {
+    match answer {
         Ok(items) => Ok(Listing::Listed(items)),
         Err(kube::Error::Api(status)) if status.code == 403 => Ok(Listing::Forbidden),
         Err(err) => Err(connection.error(err)),
@@ -493,11 +501,10 @@ impl IdentityInventory {
         let (services, endpoint_slices, pod_disruption_budgets) = tokio::join!(
             list_required(connection, connection.api_in(namespaces), None),
             async {
-                match list(connection.api_in(namespaces), slice_selector, None).await {
-                    Ok(items) => Ok(Listing::Listed(items)),
-                    Err(kube::Error::Api(status)) if status.code == 403 => Ok(Listing::Forbidden),
-                    Err(err) => Err(connection.error(err)),
-                }
+                listing(
+                    connection,
+                    list(connection.api_in(namespaces), slice_selector, None).await,
+                )
             },
             list_optional(connection, connection.api_in(namespaces), None),
         );
