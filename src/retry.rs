@@ -195,10 +195,31 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    repeat(what, MAX_RETRIES, request).await
+    repeat(what, Limit::Times(MAX_RETRIES), request).await
 }
 
-async fn repeat<T, F, Fut>(what: &str, max_retries: u32, mut request: F) -> Result<T, kube::Error>
+/// Sends a request again while it fails transiently, 429s included, for up
+/// to `budget`: for a change in progress (the canary) that must ride out a
+/// busy or restarting server. Only for requests that are safe to repeat.
+pub async fn within<T, F, Fut>(what: &str, budget: Duration, request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + budget;
+    repeat(what, Limit::Until(deadline), request).await
+}
+
+/// How long [`repeat`] keeps trying.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// At most this many repeats; 429s were repeated by the client already.
+    Times(u32),
+    /// Until then, whatever the count, 429s too.
+    Until(tokio::time::Instant),
+}
+
+async fn repeat<T, F, Fut>(what: &str, limit: Limit, mut request: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
@@ -206,7 +227,13 @@ where
     let mut retries = 0;
     loop {
         match request().await {
-            Err(err) if retries < max_retries && is_transient(&err) && !is_throttled(&err) => {
+            Err(err)
+                if is_transient(&err)
+                    && match limit {
+                        Limit::Times(max) => retries < max && !is_throttled(&err),
+                        Limit::Until(deadline) => tokio::time::Instant::now() < deadline,
+                    } =>
+            {
                 let wait = match &err {
                     kube::Error::Api(status) => status
                         .details
@@ -434,6 +461,43 @@ mod tests {
         )));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn within_a_budget_throttling_and_server_errors_are_outlasted_then_given_up() {
+        let mut calls = 0u32;
+        let result = within("test", Duration::from_secs(60), || {
+            calls += 1;
+            let answer = match calls {
+                1 => Err(api_error(429)),
+                2..=20 => Err(api_error(503)),
+                _ => Ok(calls),
+            };
+            async move { answer }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(21), "more than MAX_RETRIES, 429 included");
+
+        let started = tokio::time::Instant::now();
+        let result: Result<(), _> = within("test", Duration::from_secs(5), || async {
+            Err(api_error(500))
+        })
+        .await;
+        assert!(result.is_err());
+        let spent = started.elapsed();
+        assert!(
+            spent >= Duration::from_secs(5) && spent < Duration::from_secs(7),
+            "{spent:?}"
+        );
+
+        let mut calls = 0;
+        let result: Result<(), _> = within("test", Duration::from_secs(60), || {
+            calls += 1;
+            async { Err(api_error(404)) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1, "a 404 is final");
+    }
+
     #[tokio::test]
     async fn an_idempotent_write_is_repeated_through_server_errors_only() {
         let mut calls = 0;
@@ -459,7 +523,7 @@ mod tests {
         assert_eq!(calls, 1, "a conflict is the caller's to judge");
 
         let mut calls = 0;
-        let result: Result<(), _> = repeat("test", 2, || {
+        let result: Result<(), _> = repeat("test", Limit::Times(2), || {
             calls += 1;
             async { Err(api_error(503)) }
         })

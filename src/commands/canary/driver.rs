@@ -31,7 +31,7 @@ use crate::context::{Connection, Context, FIELD_MANAGER};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt;
-use crate::retry::is_transient;
+use crate::retry;
 use crate::revisions;
 use crate::sts;
 
@@ -284,35 +284,16 @@ fn is_stale(status: &kube::core::Status) -> bool {
 /// before the canary gives up on it (the pods keep running meanwhile).
 const TRANSIENT_RETRY_BUDGET: Duration = Duration::from_secs(60);
 
-/// The pause before retry number `attempt` (from 0): 50ms doubling, at most 1s.
-fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis(50u64 << attempt.min(5)).min(Duration::from_secs(1))
-}
-
-/// Sends a request again while it fails transiently. Only for requests that
-/// are safe to repeat: reads, deletes by name, merge patches of our own
-/// annotations, and `write`'s guarded patches (a repeat after a lost answer
-/// fails its `test` and is re-read, or sets the same values again).
-async fn retry_transient<T, F, Fut>(
-    what: &str,
-    mut request: F,
-) -> std::result::Result<T, kube::Error>
+/// Sends a request again while it fails transiently, within the budget. Only
+/// for requests that are safe to repeat: reads, deletes by name, merge patches
+/// of our own annotations, and `write`'s guarded patches (a repeat after a
+/// lost answer fails its `test` and is re-read, or sets the same values again).
+async fn retry_transient<T, F, Fut>(what: &str, request: F) -> std::result::Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
 {
-    let deadline = Instant::now() + TRANSIENT_RETRY_BUDGET;
-    let mut attempt = 0;
-    loop {
-        match request().await {
-            Err(err) if is_transient(&err) && Instant::now() < deadline => {
-                tracing::debug!("{what}: {err}; retrying");
-                tokio::time::sleep(retry_delay(attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    retry::within(what, TRANSIENT_RETRY_BUDGET, request).await
 }
 
 pub async fn run(context: &Context, args: CanaryArgs, format: OutputFormat) -> Result<Outcome> {
@@ -1559,13 +1540,6 @@ mod tests {
                 .with_code(code)
                 .boxed(),
         )
-    }
-
-    #[test]
-    fn retries_back_off_up_to_a_second() {
-        assert_eq!(retry_delay(0), Duration::from_millis(50));
-        assert_eq!(retry_delay(2), Duration::from_millis(200));
-        assert_eq!(retry_delay(40), Duration::from_secs(1));
     }
 
     #[tokio::test]
