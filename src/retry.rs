@@ -14,6 +14,8 @@
 //!   setting values) through 5xx answers and dropped connections; the caller
 //!   handles what a repeat may answer when the first try had landed (409 for
 //!   the guard, 404 for a delete).
+//! - [`within`] does the same, 429s too, for as long as a time budget
+//!   rather than a count: the canary, mid-change, outlasts a restarting server.
 //! - [`watch_backoff`] and [`await_condition`] keep a watch going through
 //!   cut streams, 410 Expired (the runtime relists) and transient errors.
 
