@@ -32,7 +32,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Examined {
     Every,
-    /// The overview reads members only for the sets that are not [`settled`];
+    /// The overview reads members only for the sets that are not `settled`;
     /// the others are taken at their status' word (and their claims' names).
     Unsettled,
 }
@@ -81,7 +81,7 @@ pub struct Related<'a> {
     pub storage_classes: Option<&'a [StorageClass]>,
     /// Events about this set's claims; None when events could not be read.
     pub claim_events: Option<Vec<&'a Event>>,
-    /// False when the set is [`settled`] and its pods were not read (the
+    /// False when the set is `settled` and its pods were not read (the
     /// overview): `pods` is empty and `claims` hold their metadata only.
     pub pods_read: bool,
 }
@@ -252,7 +252,7 @@ const SELECTED_MEMBER_LISTS_UP_TO: usize = 3;
 
 /// What the overview of many sets reads: sets, Services, budgets, classes and
 /// the claims' metadata (orphans are found by name) in one concurrent round;
-/// then pods and full claims only of the sets that are not [`settled`], and
+/// then pods and full claims only of the sets that are not `settled`, and
 /// claim events only if one of those claims is unbound. Five requests when all
 /// is well, however many pods there are.
 pub async fn fetch_overview(
