@@ -16,8 +16,9 @@ use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 
+use super::resync::{self, Queued};
 use crate::sandbox::api::cluster::{
     Change, Cluster, DeleteOptions, ListOptions, Subresource, WatchEventType, WriteOptions,
 };
@@ -696,15 +697,12 @@ pub async fn run(cluster: Cluster) {
     let mut cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default();
     loop {
         // Everything queued goes into this sync (a burst of changes costs one).
-        loop {
-            match changes.try_recv() {
-                Ok(change) => cache.apply(&change),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Lagged(_)) => {
-                    cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default();
-                }
-                Err(TryRecvError::Closed) => return,
-            }
+        let open = resync::drain(&mut changes, |seen| match seen {
+            Queued::Change(change) => cache.apply(change),
+            Queued::Lost => cache = EndpointsCache::from_cluster(&cluster).unwrap_or_default(),
+        });
+        if !open {
+            return;
         }
         cache.sync(&cluster);
         let deadline = tokio::time::Instant::now() + RESYNC;

@@ -22,9 +22,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::resync::{self, Queued};
 use crate::sandbox::api::cluster::{
     Change, Cluster, DeleteOptions, FOREGROUND_FINALIZER, ListOptions, ORPHAN_FINALIZER, PatchBody,
     Propagation, Subresource, WatchEventType, WriteOptions,
@@ -396,15 +397,10 @@ pub fn sweep(cluster: &Cluster) {
 
 /// Take in every queued change; false once the cluster is gone.
 fn drain(cluster: &Cluster, graph: &mut Graph, changes: &mut broadcast::Receiver<Change>) -> bool {
-    loop {
-        match changes.try_recv() {
-            Ok(change) => graph.apply(&change),
-            Err(TryRecvError::Empty) => return true,
-            // Changes were lost: start again from a listing.
-            Err(TryRecvError::Lagged(_)) => *graph = Graph::from_cluster(cluster),
-            Err(TryRecvError::Closed) => return false,
-        }
-    }
+    resync::drain(changes, |seen| match seen {
+        Queued::Change(change) => graph.apply(change),
+        Queued::Lost => *graph = Graph::from_cluster(cluster),
+    })
 }
 
 /// Sweeps after changes (debounced) and periodically until `shutdown`.

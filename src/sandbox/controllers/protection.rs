@@ -17,8 +17,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::resync::{self, Queued};
 use crate::sandbox::api::cluster::{
     Change, Cluster, PatchBody, Subresource, WatchEventType, WriteOptions,
 };
@@ -285,16 +286,10 @@ fn drain(
     view: &mut Protection,
     changes: &mut broadcast::Receiver<Change>,
 ) -> bool {
-    loop {
-        match changes.try_recv() {
-            Ok(change) => view.apply(&change),
-            Err(TryRecvError::Empty) => return true,
-            Err(TryRecvError::Lagged(_)) => {
-                *view = Protection::from_cluster(cluster).unwrap_or_default();
-            }
-            Err(TryRecvError::Closed) => return false,
-        }
-    }
+    resync::drain(changes, |seen| match seen {
+        Queued::Change(change) => view.apply(change),
+        Queued::Lost => *view = Protection::from_cluster(cluster).unwrap_or_default(),
+    })
 }
 
 /// Release protected objects as they become free, until the cluster goes away.

@@ -4,9 +4,31 @@
 
 use std::time::Duration;
 
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use crate::sandbox::api::cluster::Change;
+
+/// What a controller's cache is handed by [`drain`].
+pub enum Queued<'a> {
+    Change(&'a Change),
+    /// Changes were lost (the receiver lagged): rebuild from a listing.
+    Lost,
+}
+
+/// Take in every queued change; false once the cluster is gone.
+pub fn drain(changes: &mut broadcast::Receiver<Change>, mut take: impl FnMut(Queued<'_>)) -> bool {
+    loop {
+        match changes.try_recv() {
+            Ok(change) => take(Queued::Change(&change)),
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Lagged(_)) => take(Queued::Lost),
+            Err(TryRecvError::Closed) => return false,
+        }
+    }
+}
 
 /// Why a controller woke up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +59,9 @@ pub async fn next_wake(
     }
     loop {
         match changes.try_recv() {
-            Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
-            Err(broadcast::error::TryRecvError::Closed) => return Wake::Closed,
-            Err(broadcast::error::TryRecvError::Empty) => return Wake::Changed,
+            Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
+            Err(TryRecvError::Closed) => return Wake::Closed,
+            Err(TryRecvError::Empty) => return Wake::Changed,
         }
     }
 }

@@ -22,10 +22,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::events::{self, EventType, ObjectReference};
+use super::resync::{self, Queued};
 use super::revision;
 use crate::sandbox::api::cluster::{
     Change, Cluster, DeleteOptions, ListOptions, PatchBody, Subresource, WatchEvent,
@@ -1177,16 +1178,12 @@ impl Controller {
         self.dirty.extend(self.cache.sets.keys().cloned());
     }
 
-    /// Take in every queued change. Returns false when the cluster is gone.
+    /// Take in every queued change; false once the cluster is gone.
     fn drain(&mut self, changes: &mut broadcast::Receiver<Change>) -> bool {
-        loop {
-            match changes.try_recv() {
-                Ok(change) => self.take(&change),
-                Err(TryRecvError::Empty) => return true,
-                Err(TryRecvError::Lagged(_)) => self.relist(),
-                Err(TryRecvError::Closed) => return false,
-            }
-        }
+        resync::drain(changes, |seen| match seen {
+            Queued::Change(change) => self.take(change),
+            Queued::Lost => self.relist(),
+        })
     }
 
     fn take(&mut self, change: &Change) {

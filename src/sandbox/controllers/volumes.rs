@@ -23,10 +23,10 @@ use kube_quantity::ParsedQuantity;
 
 use super::events::{EventRecorder, EventType};
 use super::provisioners::{self, SandboxProvisioner};
-use super::resync::RepeatFilter;
+use super::resync::{self, Queued, RepeatFilter};
 use serde::Deserialize;
 use std::path::PathBuf;
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::sandbox::api::cluster::{Change, Cluster, Subresource, WatchEventType};
 use crate::sandbox::api::selectors::{LabelSelector, selector_string};
@@ -932,14 +932,10 @@ struct Binder {
 impl Binder {
     /// Take in every queued change; false once the cluster is gone.
     fn drain(&mut self, changes: &mut broadcast::Receiver<Change>) -> bool {
-        loop {
-            match changes.try_recv() {
-                Ok(change) => self.take(&change),
-                Err(TryRecvError::Empty) => return true,
-                Err(TryRecvError::Lagged(_)) => self.relist(),
-                Err(TryRecvError::Closed) => return false,
-            }
-        }
+        resync::drain(changes, |seen| match seen {
+            Queued::Change(change) => self.take(change),
+            Queued::Lost => self.relist(),
+        })
     }
 
     fn take(&mut self, change: &Change) {
