@@ -25,6 +25,18 @@ pub struct ResourceType {
     pub has_status_subresource: bool,
 }
 
+/// Every verb a stored resource serves, in discovery's order.
+pub const STORED_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
 impl ResourceType {
     /// `apps/v1`, or `v1` for the core group.
     pub fn api_version(&self) -> String {
@@ -55,16 +67,7 @@ impl ResourceType {
             // Reviews are answered, never stored (see api/rbac.rs).
             return &["create"];
         }
-        &[
-            "create",
-            "delete",
-            "deletecollection",
-            "get",
-            "list",
-            "patch",
-            "update",
-            "watch",
-        ]
+        STORED_VERBS
     }
 }
 

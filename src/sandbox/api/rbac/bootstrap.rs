@@ -18,16 +18,7 @@ type RuleRow = (
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
-const READ_WRITE: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+const READ_WRITE: &[&str] = crate::sandbox::resources::STORED_VERBS;
 
 const AGGREGATE_TO_ADMIN: &[RuleRow] = &[
     (
@@ -340,18 +331,11 @@ pub fn ensure_bootstrap_policy(cluster: &Cluster) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::api::rbac::{Attributes, Authorizer, UserInfo, rules_of};
+    use crate::sandbox::api::rbac::test_user as user;
+    use crate::sandbox::api::rbac::{Attributes, Authorizer, rules_of};
 
     fn attrs(method: &str, path: &str) -> Attributes {
         Attributes::from_request(method, path, false, None)
-    }
-
-    fn user(name: &str, groups: &[&str]) -> UserInfo {
-        UserInfo {
-            name: name.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            ..UserInfo::default()
-        }
     }
 
     #[test]

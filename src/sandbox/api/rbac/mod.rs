@@ -894,8 +894,19 @@ pub use bootstrap::{
 };
 pub use review::{is_review, review};
 
+/// A user in these groups, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_user(name: &str, groups: &[&str]) -> UserInfo {
+    UserInfo {
+        name: name.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..UserInfo::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_user as user;
     use super::*;
     use crate::sandbox::api::cluster::WriteOptions;
 
@@ -907,14 +918,6 @@ mod tests {
         PolicyRule::from_value(
             &json!({"apiGroups": groups, "resources": resources, "verbs": verbs}),
         )
-    }
-
-    fn user(name: &str, groups: &[&str]) -> UserInfo {
-        UserInfo {
-            name: name.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            ..UserInfo::default()
-        }
     }
 
     #[test]

@@ -142,15 +142,8 @@ fn rules_review_status(rules: &[PolicyRule]) -> Value {
 mod tests {
     use super::*;
     use crate::sandbox::api::cluster::Cluster;
+    use crate::sandbox::api::rbac::test_user as user;
     use crate::sandbox::api::rbac::{ALL_AUTHENTICATED, ensure_bootstrap_policy};
-
-    fn user(name: &str, groups: &[&str]) -> UserInfo {
-        UserInfo {
-            name: name.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            ..UserInfo::default()
-        }
-    }
 
     #[test]
     fn access_reviews_answer_for_the_caller() {
