@@ -86,6 +86,91 @@ async fn kubectl_reads_version_resources_and_namespaces() {
         ],
     );
     assert_eq!(mode, "fast");
+    kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "create",
+            "secret",
+            "generic",
+            "db",
+            "--from-literal=password=s3cret",
+        ],
+    );
+    let password = kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "get",
+            "secret",
+            "db",
+            "-o",
+            "jsonpath={.type} {.data.password}",
+        ],
+    );
+    assert_eq!(password, "Opaque czNjcmV0");
+    // A headless Service, the way a StatefulSet's is made without a manifest.
+    kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "create",
+            "service",
+            "clusterip",
+            "db",
+            "--clusterip=None",
+            "--tcp=5432:5432",
+        ],
+    );
+    let service = kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "get",
+            "service",
+            "db",
+            "-o",
+            "jsonpath={.spec.clusterIP} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.selector.app}",
+        ],
+    );
+    assert_eq!(service, "None 5432 5432 db");
+    kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "create",
+            "pdb",
+            "db",
+            "--selector=app=db",
+            "--min-available=50%",
+        ],
+    );
+    let budget = kubectl_ok(
+        &sandbox,
+        &[
+            "-n",
+            "staging",
+            "get",
+            "pdb",
+            "db",
+            "-o",
+            "jsonpath={.spec.minAvailable}",
+        ],
+    );
+    assert_eq!(budget, "50%");
+    // A kind the sandbox does not serve is not found, as on a server without it.
+    let deployment = kubectl(&sandbox, &["create", "deployment", "x", "--image=nginx"]);
+    assert!(!deployment.status.success());
+    assert!(
+        String::from_utf8_lossy(&deployment.stderr)
+            .contains("the server could not find the requested resource"),
+        "{deployment:?}"
+    );
     sandbox.shutdown().await;
 }
 

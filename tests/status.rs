@@ -160,6 +160,30 @@ async fn web_behind_a_headless_service_has_dns_names_listed_in_its_endpoint_slic
     let strict = sts(&sandbox, &["status", "web", "--strict"]);
     assert_eq!(strict.status.code(), Some(1), "{}", describe(&strict));
 
+    // The budget's fix, pasted as printed, creates a budget kubectl can read.
+    let report = report_when(&sandbox, "web", |_| true).await;
+    let no_pdb = check(&report, "no-pdb").expect("no-pdb check");
+    let fix = no_pdb["fix"].as_str().unwrap_or_default();
+    let created = support::shell_with_kubectl(&sandbox, fix);
+    assert!(created.status.success(), "{fix}: {}", describe(&created));
+    let budget = kubectl_ok(
+        &sandbox,
+        &[
+            "get",
+            "pdb",
+            "web",
+            "-o",
+            "jsonpath={.spec.maxUnavailable} {.spec.selector.matchLabels.app}",
+        ],
+    );
+    assert_eq!(budget, "1 nginx");
+    let report = report_when(&sandbox, "web", |r| check(r, "no-pdb").is_none()).await;
+    assert!(
+        check(&report, "no-readiness-probe").is_some(),
+        "{:?}",
+        check_ids(&report)
+    );
+
     // --cluster-domain and the listing forms.
     let output = sts(
         &sandbox,

@@ -105,6 +105,27 @@ pub fn kubectl_command(sandbox: &TestSandbox, args: &[&str]) -> Command {
     command
 }
 
+/// Runs a command line as a user pastes it: through `sh`, with the real
+/// kubectl first on PATH as `kubectl` and pointed at this sandbox.
+pub fn shell_with_kubectl(sandbox: &TestSandbox, script: &str) -> Output {
+    let bin = sandbox.dir.path().join("bin");
+    let link = bin.join("kubectl");
+    if !link.exists() {
+        std::fs::create_dir_all(&bin).expect("create the bin dir");
+        std::os::unix::fs::symlink(kubectl_path(), &link).expect("link kubectl");
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("PATH", format!("{}:{path}", bin.display()))
+        .env("KUBECONFIG", sandbox.kubeconfig())
+        .env("KUBECACHEDIR", sandbox.cache_dir())
+        .env("HOME", sandbox.dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("running sh -c {script:?}: {e}"))
+}
+
 /// Runs kubectl to completion (off the async runtime's worker threads).
 pub fn kubectl(sandbox: &TestSandbox, args: &[&str]) -> Output {
     kubectl_command(sandbox, args)

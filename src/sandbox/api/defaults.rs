@@ -27,7 +27,10 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
         ("", "PersistentVolumeClaim") => default_claim(obj),
         ("", "PersistentVolume") => default_volume(obj),
         ("", "Namespace") => default_namespace(obj),
-        ("", "Secret") => set_absent(obj, "type", json!("Opaque")),
+        ("", "Secret") => {
+            fold_string_data(obj);
+            set_absent(obj, "type", json!("Opaque"));
+        }
         ("", "Endpoints") => default_endpoints(obj),
         ("apps", "StatefulSet") => default_stateful_set(obj),
         ("discovery.k8s.io", "EndpointSlice") => default_endpoint_slice(obj),
@@ -39,6 +42,26 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
             default_role_binding(obj)
         }
         _ => {}
+    }
+}
+
+/// A Secret's `stringData` is write-only: the conversion from v1 writes each
+/// entry into `data` (over a key of the same name) and drops the field, so no
+/// read ever shows it (pkg/apis/core/v1/conversion.go).
+fn fold_string_data(secret: &mut Value) {
+    use base64::Engine;
+    let Some(string_data) = secret.as_object_mut().and_then(|s| s.remove("stringData")) else {
+        return;
+    };
+    let Some(entries) = string_data.as_object() else {
+        return;
+    };
+    if !secret["data"].is_object() {
+        secret["data"] = json!({});
+    }
+    for (key, value) in entries {
+        let text = value.as_str().unwrap_or_default();
+        secret["data"][key] = json!(base64::engine::general_purpose::STANDARD.encode(text));
     }
 }
 
@@ -957,5 +980,24 @@ mod tests {
             "rbac.authorization.k8s.io"
         );
         assert_eq!(binding["subjects"][1]["apiGroup"], "");
+    }
+
+    #[test]
+    fn secret_string_data_is_written_into_data_and_dropped() {
+        let secret = defaulted(
+            &SECRETS,
+            json!({
+                "metadata": {"name": "db"},
+                "data": {"user": "YWRtaW4=", "password": "b2xk"},
+                "stringData": {"password": "s3cret", "host": "db-0.db"}
+            }),
+        );
+        assert_eq!(
+            secret["data"],
+            json!({"user": "YWRtaW4=", "password": "czNjcmV0", "host": "ZGItMC5kYg=="})
+        );
+        assert!(secret.get("stringData").is_none(), "{secret}");
+        let only_strings = defaulted(&SECRETS, json!({"stringData": {"k": "v"}}));
+        assert_eq!(only_strings["data"], json!({"k": "dg=="}));
     }
 }

@@ -187,12 +187,38 @@ impl ApiError {
         )
     }
 
+    /// A request body in a media type the sandbox does not read.
     pub fn unsupported_media_type(content_type: &str) -> Self {
         ApiError::new(
             415,
             "UnsupportedMediaType",
             format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"
+            ),
+        )
+    }
+
+    /// A PATCH whose Content-Type is not one of the four patch types.
+    pub fn unsupported_patch_type(content_type: &str) -> Self {
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"
+            ),
+        )
+    }
+
+    /// A protobuf body of a kind the sandbox's decoder has no table for
+    /// (a real server reads them all).
+    pub fn protobuf_kind_not_decoded(kind: &str, content_type: &str, decoded: &[&str]) -> Self {
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the sandbox reads {content_type} bodies only for {}; this {kind} was sent that way (kubectl create <kind> does): \
+                 create it from a manifest instead (kubectl apply -f FILE sends JSON)",
+                decoded.join(", ")
             ),
         )
     }

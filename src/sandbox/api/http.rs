@@ -461,7 +461,9 @@ fn serve_non_resource(
     route: Route,
 ) -> Result<Response, ApiError> {
     let accept = header(&parts.headers, http::header::ACCEPT);
-    if parts.method != Method::GET {
+    // An unknown path is 404 whatever the method (a POST to a resource this
+    // server lacks included), as upstream's not-found handler answers.
+    if parts.method != Method::GET && !matches!(route, Route::NotFound) {
         return Err(ApiError::new(
             405,
             "MethodNotAllowed",
@@ -998,8 +1000,7 @@ async fn parse_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
 
 fn decode(content_type: &str, bytes: &[u8]) -> Result<Value, ApiError> {
     if content_type.contains("protobuf") {
-        // Only the kinds access control needs (`kubectl auth can-i`, `create
-        // token|role|rolebinding`...); others get 415.
+        // The kinds `kubectl create <kind>` and `kubectl auth` send; others get 415.
         return super::protobuf::decode_object(bytes, content_type);
     }
     if content_type.contains("cbor") {
@@ -1026,7 +1027,7 @@ fn patch_body(content_type: &str, bytes: &[u8]) -> Result<PatchBody, ApiError> {
         "application/apply-patch+yaml" | "application/apply-patch+json" => {
             PatchBody::Apply(decode("yaml", bytes)?)
         }
-        other => return Err(ApiError::unsupported_media_type(other)),
+        other => return Err(ApiError::unsupported_patch_type(other)),
     })
 }
 

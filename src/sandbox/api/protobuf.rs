@@ -1,17 +1,21 @@
 //! Just enough of Kubernetes' protobuf encoding to read the bodies kubectl's
-//! typed clients send for access control: SelfSubjectAccessReview and
-//! SelfSubjectRulesReview (`kubectl auth can-i`), SelfSubjectReview (`kubectl
-//! auth whoami`), TokenRequest (`kubectl create token`), and the objects of
-//! `kubectl create role|clusterrole|rolebinding|clusterrolebinding|
-//! serviceaccount|namespace|configmap`. They become the JSON the handlers read; responses stay
-//! JSON (client-go decodes by the response's Content-Type). Other kinds still
-//! get 415.
+//! typed clients send: the access reviews (`kubectl auth can-i|whoami`),
+//! TokenRequest (`kubectl create token`), and the objects of `kubectl create
+//! role|clusterrole|rolebinding|clusterrolebinding|serviceaccount|namespace|
+//! configmap|secret|service|poddisruptionbudget`. They become the JSON the
+//! handlers read; responses stay JSON (client-go decodes by the response's
+//! Content-Type). Other kinds get 415 with a message that says to send them
+//! as a manifest.
 //!
 //! Wire format: the 4-byte magic `k8s\0`, then a `runtime.Unknown` whose
-//! field 2 holds the object; field numbers are those of the upstream
-//! `generated.proto` files (k8s.io/api/authorization/v1, authentication/v1).
+//! field 1 is the TypeMeta and field 2 the object. Each kind is described by a
+//! table of (field number, JSON name, shape), the numbers being those of the
+//! upstream `generated.proto` files; one walker turns any of them into JSON.
+//! Fields a table does not name (status, timestamps, managed fields) are
+//! skipped: a create never needs them.
 
-use serde_json::{Value, json};
+use base64::Engine;
+use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 
@@ -71,236 +75,349 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Wire<'_>)>, ApiError> {
     Ok(out)
 }
 
-fn bytes_of(buf: &[u8], field: u64) -> Result<Option<&[u8]>, ApiError> {
-    Ok(fields(buf)?.into_iter().rev().find_map(|(n, v)| match v {
-        Wire::Bytes(b) if n == field => Some(b),
-        _ => None,
-    }))
+/// How one protobuf field becomes JSON.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `string`. Go's generated marshalling writes unset strings as "", which
+    /// JSON (`omitempty`) leaves out.
+    Text,
+    /// `repeated string`, empty strings kept (`apiGroups: [""]` is the core group).
+    Texts,
+    /// `int32`/`int64` kept as sent (pointer or required fields).
+    Int,
+    /// `int32` with `omitempty`: 0 is how an unset field is written.
+    IntOmitZero,
+    /// `*bool`: false is an answer, kept.
+    Bool,
+    /// `bool` with `omitempty`: false is how an unset field is written.
+    BoolOmitFalse,
+    Message(&'static [Field]),
+    Messages(&'static [Field]),
+    /// `util/intstr.IntOrString`: type 0 is an int (intVal), 1 a string (strVal).
+    IntOrString,
+    /// `map<string, string>`.
+    TextMap,
+    /// `map<string, bytes>`, base64 in JSON.
+    BytesMap,
 }
 
-/// The string fields of a message named by number, as a JSON object.
-fn strings_message(buf: &[u8], names: &[(u64, &str)]) -> Result<Value, ApiError> {
-    let mut object = serde_json::Map::new();
-    for (n, v) in fields(buf)? {
-        // proto2 sends empty strings; JSON leaves them out (omitempty).
-        if let (Some((_, name)), Wire::Bytes(b)) = (names.iter().find(|(f, _)| *f == n), v)
-            && !b.is_empty()
-        {
-            object.insert(
-                (*name).to_string(),
-                json!(String::from_utf8_lossy(b).into_owned()),
-            );
+/// (field number, JSON name, shape).
+type Field = (u64, &'static str, Shape);
+
+use Shape::*;
+
+const OBJECT_META: &[Field] = &[
+    (1, "name", Text),
+    (2, "generateName", Text),
+    (3, "namespace", Text),
+    (11, "labels", TextMap),
+    (12, "annotations", TextMap),
+    (14, "finalizers", Texts),
+];
+const METADATA: Field = (1, "metadata", Message(OBJECT_META));
+
+const LABEL_SELECTOR: &[Field] = &[
+    (1, "matchLabels", TextMap),
+    (
+        2,
+        "matchExpressions",
+        Messages(&[
+            (1, "key", Text),
+            (2, "operator", Text),
+            (3, "values", Texts),
+        ]),
+    ),
+];
+
+const ACCESS_REVIEW_SPEC: &[Field] = &[
+    (
+        1,
+        "resourceAttributes",
+        Message(&[
+            (1, "namespace", Text),
+            (2, "verb", Text),
+            (3, "group", Text),
+            (4, "version", Text),
+            (5, "resource", Text),
+            (6, "subresource", Text),
+            (7, "name", Text),
+        ]),
+    ),
+    (
+        2,
+        "nonResourceAttributes",
+        Message(&[(1, "path", Text), (2, "verb", Text)]),
+    ),
+];
+
+const TOKEN_REQUEST_SPEC: &[Field] = &[
+    (1, "audiences", Texts),
+    (
+        3,
+        "boundObjectRef",
+        Message(&[
+            (1, "kind", Text),
+            (2, "apiVersion", Text),
+            (3, "name", Text),
+            (4, "uid", Text),
+        ]),
+    ),
+    (4, "expirationSeconds", Int),
+];
+
+const POLICY_RULE: &[Field] = &[
+    (1, "verbs", Texts),
+    (2, "apiGroups", Texts),
+    (3, "resources", Texts),
+    (4, "resourceNames", Texts),
+    (5, "nonResourceURLs", Texts),
+];
+
+const SUBJECT: &[Field] = &[
+    (1, "kind", Text),
+    (2, "apiGroup", Text),
+    (3, "name", Text),
+    (4, "namespace", Text),
+];
+
+const ROLE_BINDING: &[Field] = &[
+    METADATA,
+    (2, "subjects", Messages(SUBJECT)),
+    (
+        3,
+        "roleRef",
+        Message(&[(1, "apiGroup", Text), (2, "kind", Text), (3, "name", Text)]),
+    ),
+];
+
+const SERVICE_PORT: &[Field] = &[
+    (1, "name", Text),
+    (2, "protocol", Text),
+    (6, "appProtocol", Text),
+    (3, "port", Int),
+    (4, "targetPort", IntOrString),
+    (5, "nodePort", IntOmitZero),
+];
+
+const SERVICE_SPEC: &[Field] = &[
+    (1, "ports", Messages(SERVICE_PORT)),
+    (2, "selector", TextMap),
+    (3, "clusterIP", Text),
+    (18, "clusterIPs", Texts),
+    (4, "type", Text),
+    (5, "externalIPs", Texts),
+    (7, "sessionAffinity", Text),
+    (8, "loadBalancerIP", Text),
+    (9, "loadBalancerSourceRanges", Texts),
+    (10, "externalName", Text),
+    (11, "externalTrafficPolicy", Text),
+    (12, "healthCheckNodePort", IntOmitZero),
+    (13, "publishNotReadyAddresses", BoolOmitFalse),
+    (
+        14,
+        "sessionAffinityConfig",
+        Message(&[(1, "clientIP", Message(&[(1, "timeoutSeconds", Int)]))]),
+    ),
+    (19, "ipFamilies", Texts),
+    (17, "ipFamilyPolicy", Text),
+    (20, "allocateLoadBalancerNodePorts", Bool),
+    (21, "loadBalancerClass", Text),
+    (22, "internalTrafficPolicy", Text),
+    (23, "trafficDistribution", Text),
+];
+
+const POD_DISRUPTION_BUDGET_SPEC: &[Field] = &[
+    (1, "minAvailable", IntOrString),
+    (2, "selector", Message(LABEL_SELECTOR)),
+    (3, "maxUnavailable", IntOrString),
+    (4, "unhealthyPodEvictionPolicy", Text),
+];
+
+/// The kinds decoded, each with the table of its top-level fields.
+const KINDS: &[(&str, &[Field])] = &[
+    (
+        "SelfSubjectAccessReview",
+        &[(2, "spec", Message(ACCESS_REVIEW_SPEC))],
+    ),
+    (
+        "SelfSubjectRulesReview",
+        &[(2, "spec", Message(&[(1, "namespace", Text)]))],
+    ),
+    ("SelfSubjectReview", &[METADATA]),
+    (
+        "TokenRequest",
+        &[METADATA, (2, "spec", Message(TOKEN_REQUEST_SPEC))],
+    ),
+    ("Role", &[METADATA, (2, "rules", Messages(POLICY_RULE))]),
+    (
+        "ClusterRole",
+        &[
+            METADATA,
+            (2, "rules", Messages(POLICY_RULE)),
+            (
+                3,
+                "aggregationRule",
+                Message(&[(1, "clusterRoleSelectors", Messages(LABEL_SELECTOR))]),
+            ),
+        ],
+    ),
+    ("RoleBinding", ROLE_BINDING),
+    ("ClusterRoleBinding", ROLE_BINDING),
+    (
+        "ServiceAccount",
+        &[METADATA, (4, "automountServiceAccountToken", Bool)],
+    ),
+    (
+        "Namespace",
+        &[METADATA, (2, "spec", Message(&[(1, "finalizers", Texts)]))],
+    ),
+    (
+        "ConfigMap",
+        &[
+            METADATA,
+            (2, "data", TextMap),
+            (3, "binaryData", BytesMap),
+            (4, "immutable", Bool),
+        ],
+    ),
+    (
+        "Secret",
+        &[
+            METADATA,
+            (2, "data", BytesMap),
+            (4, "stringData", TextMap),
+            (3, "type", Text),
+            (5, "immutable", Bool),
+        ],
+    ),
+    ("Service", &[METADATA, (2, "spec", Message(SERVICE_SPEC))]),
+    (
+        "PodDisruptionBudget",
+        &[METADATA, (2, "spec", Message(POD_DISRUPTION_BUDGET_SPEC))],
+    ),
+];
+
+fn text(bytes: &[u8]) -> Value {
+    json!(String::from_utf8_lossy(bytes))
+}
+
+/// The key and value of one `map<..>` entry (fields 1 and 2).
+fn map_entry(entry: &[u8]) -> Result<(String, &[u8]), ApiError> {
+    let (mut key, mut value) = (String::new(), &[][..]);
+    for (number, wire) in fields(entry)? {
+        match (number, wire) {
+            (1, Wire::Bytes(b)) => key = String::from_utf8_lossy(b).into_owned(),
+            (2, Wire::Bytes(b)) => value = b,
+            _ => return Err(malformed()),
         }
+    }
+    Ok((key, value))
+}
+
+fn int_or_string(buf: &[u8]) -> Result<Value, ApiError> {
+    let (mut is_string, mut int, mut string) = (false, 0i64, Value::from(""));
+    for (number, wire) in fields(buf)? {
+        match (number, wire) {
+            (1, Wire::Varint(v)) => is_string = v == 1,
+            // Negative int32s travel sign-extended to 64 bits.
+            (2, Wire::Varint(v)) => int = v as i64,
+            (3, Wire::Bytes(b)) => string = text(b),
+            _ => return Err(malformed()),
+        }
+    }
+    Ok(if is_string { string } else { json!(int) })
+}
+
+/// Appends to the array (or object, for maps) at `object[name]`.
+fn entry_of<'a>(object: &'a mut Map<String, Value>, name: &str, empty: Value) -> &'a mut Value {
+    object.entry(name).or_insert(empty)
+}
+
+/// One message, as JSON, following its table.
+fn message(buf: &[u8], table: &[Field]) -> Result<Value, ApiError> {
+    let mut object = Map::new();
+    for (number, wire) in fields(buf)? {
+        let Some(&(_, name, shape)) = table.iter().find(|(n, _, _)| *n == number) else {
+            continue;
+        };
+        let value = match (shape, wire) {
+            (Text, Wire::Bytes([])) => continue,
+            (Text, Wire::Bytes(b)) => text(b),
+            (Int, Wire::Varint(v)) => json!(v as i64),
+            (IntOmitZero, Wire::Varint(0)) | (BoolOmitFalse, Wire::Varint(0)) => continue,
+            (IntOmitZero, Wire::Varint(v)) => json!(v as i64),
+            (Bool | BoolOmitFalse, Wire::Varint(v)) => json!(v != 0),
+            (Message(inner), Wire::Bytes(b)) => message(b, inner)?,
+            (IntOrString, Wire::Bytes(b)) => int_or_string(b)?,
+            (Texts, Wire::Bytes(b)) => {
+                push(entry_of(&mut object, name, json!([])), text(b));
+                continue;
+            }
+            (Messages(inner), Wire::Bytes(b)) => {
+                let item = message(b, inner)?;
+                push(entry_of(&mut object, name, json!([])), item);
+                continue;
+            }
+            (TextMap | BytesMap, Wire::Bytes(b)) => {
+                let (key, value) = map_entry(b)?;
+                let value = match shape {
+                    BytesMap => json!(base64::engine::general_purpose::STANDARD.encode(value)),
+                    _ => text(value),
+                };
+                if let Some(map) = entry_of(&mut object, name, json!({})).as_object_mut() {
+                    map.insert(key, value);
+                }
+                continue;
+            }
+            // The wire type does not match the field's.
+            _ => return Err(malformed()),
+        };
+        object.insert(name.to_string(), value);
     }
     Ok(Value::Object(object))
 }
 
-/// (apiVersion, kind, object bytes) of the `k8s\0` envelope.
-fn unwrap_envelope(body: &[u8]) -> Result<(String, String, &[u8]), ApiError> {
+fn push(array: &mut Value, item: Value) {
+    if let Some(items) = array.as_array_mut() {
+        items.push(item);
+    }
+}
+
+/// Field `number` of a message as raw bytes (the last one, as protobuf merges).
+fn bytes_of(buf: &[u8], number: u64) -> Result<Option<&[u8]>, ApiError> {
+    Ok(fields(buf)?.into_iter().rev().find_map(|(n, v)| match v {
+        Wire::Bytes(b) if n == number => Some(b),
+        _ => None,
+    }))
+}
+
+/// The JSON form of a protobuf request body, for the kinds in [`KINDS`];
+/// other kinds are refused with 415 and a message that says what to do.
+pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     let unknown = body.strip_prefix(MAGIC).ok_or_else(malformed)?;
     let type_meta = bytes_of(unknown, 1)?.unwrap_or_default();
-    let type_meta = strings_message(type_meta, &[(1, "apiVersion"), (2, "kind")])?;
-    let text = |key: &str| type_meta[key].as_str().unwrap_or_default().to_string();
+    let type_meta = message(type_meta, &[(1, "apiVersion", Text), (2, "kind", Text)])?;
+    let kind = type_meta["kind"].as_str().unwrap_or_default();
     let object = bytes_of(unknown, 2)?.ok_or_else(malformed)?;
-    Ok((text("apiVersion"), text("kind"), object))
-}
-
-fn repeated_strings(buf: &[u8], field: u64) -> Result<Vec<String>, ApiError> {
-    Ok(fields(buf)?
-        .into_iter()
-        .filter_map(|(n, v)| match v {
-            Wire::Bytes(b) if n == field => Some(String::from_utf8_lossy(b).into_owned()),
-            _ => None,
-        })
-        .collect())
-}
-
-/// A `map<string, string>` field (entries with key 1 and value 2).
-fn string_map(buf: &[u8], field: u64) -> Result<Option<Value>, ApiError> {
-    let mut map = serde_json::Map::new();
-    for (n, v) in fields(buf)? {
-        if let (true, Wire::Bytes(entry)) = (n == field, v) {
-            let entry = strings_message(entry, &[(1, "key"), (2, "value")])?;
-            let key = entry["key"].as_str().unwrap_or_default().to_string();
-            map.insert(key, entry.get("value").cloned().unwrap_or(json!("")));
-        }
-    }
-    Ok((!map.is_empty()).then_some(Value::Object(map)))
-}
-
-/// The ObjectMeta fields a create carries: names, namespace, labels, annotations.
-fn object_meta(buf: &[u8]) -> Result<Value, ApiError> {
-    let mut meta = strings_message(buf, &[(1, "name"), (2, "generateName"), (3, "namespace")])?;
-    if let Some(labels) = string_map(buf, 11)? {
-        meta["labels"] = labels;
-    }
-    if let Some(annotations) = string_map(buf, 12)? {
-        meta["annotations"] = annotations;
-    }
-    Ok(meta)
-}
-
-/// rbac/v1 PolicyRule.
-fn policy_rule(buf: &[u8]) -> Result<Value, ApiError> {
-    let mut rule = serde_json::Map::new();
-    for (n, key) in [
-        (1, "verbs"),
-        (2, "apiGroups"),
-        (3, "resources"),
-        (4, "resourceNames"),
-        (5, "nonResourceURLs"),
-    ] {
-        let values = repeated_strings(buf, n)?;
-        if !values.is_empty() || key == "verbs" {
-            rule.insert(key.to_string(), json!(values));
-        }
-    }
-    Ok(Value::Object(rule))
-}
-
-/// meta/v1 LabelSelector.
-fn label_selector(buf: &[u8]) -> Result<Value, ApiError> {
-    let mut selector = json!({});
-    if let Some(labels) = string_map(buf, 1)? {
-        selector["matchLabels"] = labels;
-    }
-    let expressions = messages(buf, 2, |e| {
-        let mut expression = strings_message(e, &[(1, "key"), (2, "operator")])?;
-        expression["values"] = json!(repeated_strings(e, 3)?);
-        Ok(expression)
-    })?;
-    if !expressions.is_empty() {
-        selector["matchExpressions"] = json!(expressions);
-    }
-    Ok(selector)
-}
-
-/// Every message in a repeated field, decoded.
-fn messages(
-    buf: &[u8],
-    field: u64,
-    decode: impl Fn(&[u8]) -> Result<Value, ApiError>,
-) -> Result<Vec<Value>, ApiError> {
-    fields(buf)?
-        .into_iter()
-        .filter_map(|(n, v)| match v {
-            Wire::Bytes(b) if n == field => Some(decode(b)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The JSON form of a protobuf request body, for the kinds the access layer
-/// and `kubectl create role|rolebinding|clusterrole|clusterrolebinding|
-/// serviceaccount|token|namespace|configmap` send; other kinds are 415, as before.
-pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
-    let (api_version, kind, object) = unwrap_envelope(body)?;
-    let mut decoded = json!({"apiVersion": api_version, "kind": kind});
-    if let Some(meta) = bytes_of(object, 1)? {
-        decoded["metadata"] = object_meta(meta)?;
-    }
-    let spec = bytes_of(object, 2)?.unwrap_or_default();
-    match kind.as_str() {
-        "SelfSubjectAccessReview" => decoded["spec"] = access_review_spec(spec)?,
-        "SelfSubjectRulesReview" => {
-            decoded["spec"] = strings_message(spec, &[(1, "namespace")])?;
-        }
-        "SelfSubjectReview" => {}
-        "TokenRequest" => decoded["spec"] = token_request_spec(spec)?,
-        "Role" | "ClusterRole" => {
-            decoded["rules"] = json!(messages(object, 2, policy_rule)?);
-            if let Some(aggregation) = bytes_of(object, 3)?.filter(|_| kind == "ClusterRole") {
-                let selectors = messages(aggregation, 1, label_selector)?;
-                decoded["aggregationRule"] = json!({"clusterRoleSelectors": selectors});
-            }
-        }
-        "RoleBinding" | "ClusterRoleBinding" => {
-            let subject = [(1, "kind"), (2, "apiGroup"), (3, "name"), (4, "namespace")];
-            decoded["subjects"] = json!(messages(object, 2, |s| strings_message(s, &subject))?);
-            let role_ref = bytes_of(object, 3)?.unwrap_or_default();
-            decoded["roleRef"] =
-                strings_message(role_ref, &[(1, "apiGroup"), (2, "kind"), (3, "name")])?;
-        }
-        "ServiceAccount" => {
-            if let Some(automount) = fields(object)?.into_iter().find_map(|(n, v)| match v {
-                Wire::Varint(v) if n == 4 => Some(v != 0),
-                _ => None,
-            }) {
-                decoded["automountServiceAccountToken"] = json!(automount);
-            }
-        }
-        // `kubectl create namespace`: the name is all it sends.
-        "Namespace" => {}
-        // `kubectl create configmap --from-literal/--from-file` (text data).
-        "ConfigMap" => {
-            if let Some(data) = string_map(object, 2)? {
-                decoded["data"] = data;
-            }
-            if bytes_of(object, 3)?.is_some() {
-                // binaryData would need its bytes carried as base64; not decoded.
-                return Err(ApiError::unsupported_media_type(content_type));
-            }
-            if let Some(immutable) = fields(object)?.into_iter().find_map(|(n, v)| match v {
-                Wire::Varint(v) if n == 4 => Some(v != 0),
-                _ => None,
-            }) {
-                decoded["immutable"] = json!(immutable);
-            }
-        }
-        _ => return Err(ApiError::unsupported_media_type(content_type)),
-    }
-    Ok(decoded)
-}
-
-fn access_review_spec(spec: &[u8]) -> Result<Value, ApiError> {
-    let mut decoded = serde_json::Map::new();
-    if let Some(resource) = bytes_of(spec, 1)? {
-        let names = [
-            (1, "namespace"),
-            (2, "verb"),
-            (3, "group"),
-            (4, "version"),
-            (5, "resource"),
-            (6, "subresource"),
-            (7, "name"),
-        ];
-        decoded.insert(
-            "resourceAttributes".into(),
-            strings_message(resource, &names)?,
-        );
-    }
-    if let Some(non_resource) = bytes_of(spec, 2)? {
-        decoded.insert(
-            "nonResourceAttributes".into(),
-            strings_message(non_resource, &[(1, "path"), (2, "verb")])?,
-        );
-    }
-    Ok(Value::Object(decoded))
-}
-
-fn token_request_spec(spec: &[u8]) -> Result<Value, ApiError> {
-    let mut decoded = json!({});
-    let audiences = repeated_strings(spec, 1)?;
-    if !audiences.is_empty() {
-        decoded["audiences"] = json!(audiences);
-    }
-    for (n, v) in fields(spec)? {
-        match (n, v) {
-            (3, Wire::Bytes(b)) => {
-                let names = [(1, "kind"), (2, "apiVersion"), (3, "name"), (4, "uid")];
-                decoded["boundObjectRef"] = strings_message(b, &names)?;
-            }
-            // int64 on the wire: two's complement in a varint.
-            (4, Wire::Varint(v)) => decoded["expirationSeconds"] = json!(v as i64),
-            _ => {}
-        }
-    }
+    let Some((_, table)) = KINDS.iter().find(|(name, _)| *name == kind) else {
+        let decoded: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+        return Err(ApiError::protobuf_kind_not_decoded(
+            kind,
+            content_type,
+            &decoded,
+        ));
+    };
+    let mut decoded = message(object, table)?;
+    decoded["apiVersion"] = type_meta["apiVersion"].clone();
+    decoded["kind"] = json!(kind);
     Ok(decoded)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 
     fn field(n: u64, bytes: &[u8]) -> Vec<u8> {
         let mut out = vec![
@@ -311,62 +428,85 @@ mod tests {
         out
     }
 
+    fn varint_field(n: u64, value: u64) -> Vec<u8> {
+        let mut out = vec![u8::try_from(n << 3).unwrap()];
+        let mut rest = value;
+        loop {
+            let byte = u8::try_from(rest & 0x7f).unwrap();
+            rest >>= 7;
+            if rest == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn entry(key: &[u8], value: &[u8]) -> Vec<u8> {
+        [field(1, key), field(2, value)].concat()
+    }
+
     fn envelope_of(kind: &str, object: &[u8]) -> Vec<u8> {
         let mut body = MAGIC.to_vec();
-        body.extend(field(1, &field(2, kind.as_bytes())));
+        body.extend(field(
+            1,
+            &[field(1, b"v1"), field(2, kind.as_bytes())].concat(),
+        ));
         body.extend(field(2, object));
         body
     }
 
-    fn envelope(object: &[u8]) -> Vec<u8> {
-        envelope_of("SelfSubjectAccessReview", object)
+    fn decode(kind: &str, object: &[u8]) -> Value {
+        decode_object(&envelope_of(kind, object), PROTOBUF).unwrap()
     }
 
     #[test]
     fn access_review_attributes_are_read_by_field_number() {
-        let mut attrs = field(1, b"default");
-        attrs.extend(field(2, b"list"));
-        attrs.extend(field(5, b"pods"));
+        let attrs = [field(1, b"default"), field(2, b"list"), field(5, b"pods")].concat();
         let spec = field(1, &attrs);
-        let body = envelope(&[field(1, b""), field(2, &spec)].concat());
-        let decoded = decode_object(&body, "application/vnd.kubernetes.protobuf").unwrap();
+        let decoded = decode(
+            "SelfSubjectAccessReview",
+            &[field(1, b""), field(2, &spec)].concat(),
+        );
         assert_eq!(
             decoded["spec"]["resourceAttributes"],
             json!({"namespace": "default", "verb": "list", "resource": "pods"})
         );
+        assert_eq!(decoded["kind"], "SelfSubjectAccessReview");
+        assert_eq!(decoded["apiVersion"], "v1");
     }
 
     #[test]
     fn token_requests_keep_expiration_and_audiences() {
-        let mut spec = field(1, b"api");
-        spec.extend([4 << 3, 0xb0, 0x09]); // 1200 as a varint
-        let body = envelope_of("TokenRequest", &field(2, &spec));
-        let decoded = decode_object(&body, "application/vnd.kubernetes.protobuf").unwrap();
+        let spec = [field(1, b"api"), varint_field(4, 1200)].concat();
+        let decoded = decode("TokenRequest", &field(2, &spec));
         assert_eq!(decoded["spec"]["expirationSeconds"], 1200);
         assert_eq!(decoded["spec"]["audiences"], json!(["api"]));
     }
 
     #[test]
-    fn truncated_bodies_are_bad_requests() {
-        let mut body = envelope(&field(2, b"xx"));
+    fn truncated_and_mistyped_bodies_are_bad_requests() {
+        let mut body = envelope_of("SelfSubjectAccessReview", &field(2, b"xx"));
         body.truncate(body.len() - 1);
-        assert_eq!(decode_object(&body, "protobuf").unwrap_err().code, 400);
-        assert_eq!(decode_object(b"{}", "protobuf").unwrap_err().code, 400);
+        assert_eq!(decode_object(&body, PROTOBUF).unwrap_err().code, 400);
+        assert_eq!(decode_object(b"{}", PROTOBUF).unwrap_err().code, 400);
+        // A name (a string) sent as a number.
+        let mistyped = envelope_of("Namespace", &field(1, &varint_field(1, 7)));
+        assert_eq!(decode_object(&mistyped, PROTOBUF).unwrap_err().code, 400);
     }
 
     #[test]
     fn role_bindings_and_roles_decode_as_kubectl_create_sends_them() {
-        let mut subject = field(1, b"User");
-        subject.extend(field(3, b"jane"));
-        let mut role_ref = field(2, b"Role");
-        role_ref.extend(field(3, b"reader"));
-        let mut meta = field(1, b"jane-reads");
-        meta.extend(field(3, b"db"));
-        let mut label = field(1, b"team");
-        label.extend(field(2, b"data"));
-        meta.extend(field(11, &label));
+        let subject = [field(1, b"User"), field(3, b"jane")].concat();
+        let role_ref = [field(2, b"Role"), field(3, b"reader")].concat();
+        let meta = [
+            field(1, b"jane-reads"),
+            field(3, b"db"),
+            field(11, &entry(b"team", b"data")),
+        ]
+        .concat();
         let object = [field(1, &meta), field(2, &subject), field(3, &role_ref)].concat();
-        let decoded = decode_object(&envelope_of("RoleBinding", &object), "pb").unwrap();
+        let decoded = decode("RoleBinding", &object);
         assert_eq!(decoded["metadata"]["name"], "jane-reads");
         assert_eq!(decoded["metadata"]["namespace"], "db");
         assert_eq!(decoded["metadata"]["labels"]["team"], "data");
@@ -378,39 +518,139 @@ mod tests {
             decoded["roleRef"],
             json!({"kind": "Role", "name": "reader"})
         );
-        let mut rule = field(1, b"get");
-        rule.extend(field(1, b"list"));
-        rule.extend(field(2, b"apps"));
-        rule.extend(field(3, b"statefulsets"));
-        let role = [field(1, &field(1, b"reader")), field(2, &rule)].concat();
-        let decoded = decode_object(&envelope_of("Role", &role), "pb").unwrap();
+        let rule = [
+            field(1, b"get"),
+            field(1, b"list"),
+            field(2, b""),
+            field(2, b"apps"),
+            field(3, b"statefulsets"),
+        ]
+        .concat();
+        let decoded = decode(
+            "Role",
+            &[field(1, &field(1, b"reader")), field(2, &rule)].concat(),
+        );
         assert_eq!(
             decoded["rules"],
-            json!([{"verbs": ["get", "list"], "apiGroups": ["apps"], "resources": ["statefulsets"]}])
+            json!([{"verbs": ["get", "list"], "apiGroups": ["", "apps"], "resources": ["statefulsets"]}])
         );
     }
 
     #[test]
     fn namespaces_and_config_maps_decode_as_kubectl_create_sends_them() {
-        let namespace = envelope_of("Namespace", &field(1, &field(1, b"staging")));
-        let decoded = decode_object(&namespace, "application/vnd.kubernetes.protobuf").unwrap();
+        let decoded = decode("Namespace", &field(1, &field(1, b"staging")));
         assert_eq!(decoded["kind"], "Namespace");
         assert_eq!(decoded["metadata"]["name"], "staging");
-        let mut map = field(1, &field(1, b"settings"));
-        let entry = [field(1, b"mode"), field(2, b"fast")].concat();
-        map.extend(field(2, &entry));
-        let decoded = decode_object(
-            &envelope_of("ConfigMap", &map),
-            "application/vnd.kubernetes.protobuf",
-        )
-        .unwrap();
+        let config_map = [
+            field(1, &field(1, b"settings")),
+            field(2, &entry(b"mode", b"fast")),
+            field(3, &entry(b"blob", &[0, 159, 146])),
+            varint_field(4, 1),
+        ]
+        .concat();
+        let decoded = decode("ConfigMap", &config_map);
         assert_eq!(decoded["data"], json!({"mode": "fast"}));
+        assert_eq!(decoded["binaryData"], json!({"blob": "AJ+S"}));
+        assert_eq!(decoded["immutable"], true);
     }
 
     #[test]
-    fn other_kinds_stay_unsupported() {
+    fn secrets_carry_their_bytes_as_base64() {
+        let secret = [
+            field(1, &field(1, b"db-password")),
+            field(2, &entry(b"password", b"s3cret")),
+            field(2, &entry(b"empty", b"")),
+            field(3, b"Opaque"),
+        ]
+        .concat();
+        let decoded = decode("Secret", &secret);
+        assert_eq!(
+            decoded["data"],
+            json!({"password": "czNjcmV0", "empty": ""})
+        );
+        assert_eq!(decoded["type"], "Opaque");
+        assert!(decoded.get("immutable").is_none(), "{decoded}");
+    }
+
+    #[test]
+    fn services_decode_ports_target_ports_and_selector() {
+        let named_target = [varint_field(1, 1), field(3, b"http")].concat();
+        let numbered_target = [varint_field(1, 0), varint_field(2, 8080)].concat();
+        let web = [
+            field(1, b"web"),
+            field(2, b"TCP"),
+            varint_field(3, 80),
+            field(4, &named_target),
+            varint_field(5, 0),
+        ]
+        .concat();
+        let admin = [
+            field(1, b""),
+            varint_field(3, 9000),
+            field(4, &numbered_target),
+        ]
+        .concat();
+        let spec = [
+            field(1, &web),
+            field(1, &admin),
+            field(2, &entry(b"app", b"web")),
+            field(3, b"None"),
+            field(4, b"ClusterIP"),
+            varint_field(13, 0),
+        ]
+        .concat();
+        // The status Go always writes, empty, is skipped.
+        let object = [field(1, &field(1, b"web")), field(2, &spec), field(3, b"")].concat();
+        let decoded = decode("Service", &object);
+        assert_eq!(
+            decoded["spec"],
+            json!({
+                "ports": [
+                    {"name": "web", "protocol": "TCP", "port": 80, "targetPort": "http"},
+                    {"port": 9000, "targetPort": 8080}
+                ],
+                "selector": {"app": "web"},
+                "clusterIP": "None",
+                "type": "ClusterIP"
+            })
+        );
+        assert!(decoded.get("status").is_none(), "{decoded}");
+    }
+
+    #[test]
+    fn disruption_budgets_decode_counts_percentages_and_selectors() {
+        let one = [varint_field(1, 0), varint_field(2, 1)].concat();
+        let half = [varint_field(1, 1), field(3, b"50%")].concat();
+        let selector = [
+            field(1, &entry(b"app", b"web")),
+            field(
+                2,
+                &[field(1, b"tier"), field(2, b"In"), field(3, b"db")].concat(),
+            ),
+        ]
+        .concat();
+        let spec = [field(2, &selector), field(3, &one)].concat();
+        let decoded = decode("PodDisruptionBudget", &field(2, &spec));
+        assert_eq!(
+            decoded["spec"],
+            json!({
+                "selector": {
+                    "matchLabels": {"app": "web"},
+                    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}]
+                },
+                "maxUnavailable": 1
+            })
+        );
+        let decoded = decode("PodDisruptionBudget", &field(2, &field(1, &half)));
+        assert_eq!(decoded["spec"]["minAvailable"], "50%");
+    }
+
+    #[test]
+    fn other_kinds_are_refused_with_what_to_do_instead() {
         let body = envelope_of("Deployment", &field(1, &field(1, b"x")));
-        let err = decode_object(&body, "application/vnd.kubernetes.protobuf").unwrap_err();
+        let err = decode_object(&body, PROTOBUF).unwrap_err();
         assert_eq!(err.code, 415);
+        assert!(err.message.contains("Deployment"), "{}", err.message);
+        assert!(err.message.contains("kubectl apply -f"), "{}", err.message);
     }
 }
