@@ -1,7 +1,8 @@
 //! The sandbox's StatefulSet controller, driven with the real kubectl 1.37 the
 //! way the StatefulSet walkthroughs do: ordered creation, `rollout status`,
-//! partitioned updates, history and undo, scale-down and claim retention, and
-//! the upstream "forced rollback" limitation.
+//! partitioned updates, history and undo, scale-down and claim retention, the
+//! upstream "forced rollback" limitation, and `kubectl drain` held back by a
+//! PodDisruptionBudget.
 //!
 //! The order in which things happen is read from the sandbox's change stream
 //! (`Cluster::subscribe`), which sees every write in resourceVersion order.
@@ -470,5 +471,95 @@ async fn a_crashing_update_blocks_until_the_stuck_pod_is_deleted() {
     kubectl_ok(&sandbox, &["delete", "pod", "web-2", "--wait=false"]);
     wait_all_on(&sandbox, 3, "nginx:1.25").await;
     rollout_status(&sandbox);
+    sandbox.shutdown().await;
+}
+
+/// The budget's status figures, as `kubectl get pdb` reads them.
+fn budget_figures(sandbox: &TestSandbox) -> String {
+    kubectl_ok(
+        sandbox,
+        &[
+            "get",
+            "pdb",
+            "web",
+            "-o",
+            "jsonpath={.status.expectedPods} {.status.currentHealthy} {.status.desiredHealthy} {.status.disruptionsAllowed}",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_evicts_one_pod_at_a_time_under_a_budget_and_waits_for_it() {
+    let sandbox = support::start_sandbox().await;
+    apply(&sandbox, &web_yaml(3, "nginx:1.25", ""));
+    wait_all_on(&sandbox, 3, "nginx:1.25").await;
+    kubectl_ok(
+        &sandbox,
+        &[
+            "create",
+            "pdb",
+            "web",
+            "--selector=app=nginx",
+            "--max-unavailable=1",
+        ],
+    );
+    let allowed = support::eventually(WAIT, || {
+        (budget_figures(&sandbox) == "3 3 2 1").then_some(())
+    })
+    .await;
+    assert!(allowed.is_some(), "budget: {}", budget_figures(&sandbox));
+
+    // The node is cordoned, so an evicted pod's replacement cannot start: the
+    // budget lets one eviction through and refuses the rest until the timeout.
+    let drain = tokio::task::block_in_place(|| {
+        support::kubectl(
+            &sandbox,
+            &[
+                "drain",
+                "sandbox-node",
+                "--ignore-daemonsets",
+                "--timeout=8s",
+            ],
+        )
+    });
+    let said = String::from_utf8_lossy(&drain.stdout).to_string()
+        + &String::from_utf8_lossy(&drain.stderr);
+    assert!(!drain.status.success(), "{said}");
+    assert!(
+        said.contains("Cannot evict pod as it would violate the pod's disruption budget."),
+        "{said}"
+    );
+    let pending: Vec<String> = pods(&sandbox)
+        .iter()
+        .filter(|p| !sts::is_pod_ready(p))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(
+        pending.len(),
+        1,
+        "one pod evicted and not back: {pending:?}"
+    );
+    assert_eq!(budget_figures(&sandbox), "3 2 2 0");
+    let unschedulable = sandbox
+        .cluster
+        .list_typed::<Event>(Some("default"), None)
+        .expect("list events")
+        .into_iter()
+        .any(|e| {
+            e.reason.as_deref() == Some("FailedScheduling")
+                && e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("1 node(s) were unschedulable"))
+        });
+    assert!(unschedulable, "no FailedScheduling for the cordoned node");
+
+    // Uncordoned, the replacement starts and the budget allows one again.
+    kubectl_ok(&sandbox, &["uncordon", "sandbox-node"]);
+    wait_all_on(&sandbox, 3, "nginx:1.25").await;
+    let recovered = support::eventually(WAIT, || {
+        (budget_figures(&sandbox) == "3 3 2 1").then_some(())
+    })
+    .await;
+    assert!(recovered.is_some(), "budget: {}", budget_figures(&sandbox));
     sandbox.shutdown().await;
 }

@@ -794,6 +794,10 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         ("", "PersistentVolumeClaim") | ("", "PersistentVolume") => json!({"phase": "Pending"}),
         ("", "Service") => json!({"loadBalancer": {}}),
         ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
+        // Go's non-omitempty counters, until the disruption controller writes them.
+        ("policy", "PodDisruptionBudget") => json!({
+            "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0
+        }),
         _ => json!({}),
     })
 }

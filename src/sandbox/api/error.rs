@@ -232,6 +232,20 @@ impl ApiError {
         .with_details(json!({ "retryAfterSeconds": retry_after_seconds }))
     }
 
+    /// The eviction subresource's refusal: the pod's budget allows no
+    /// disruption now (`cause` says why); clients such as `kubectl drain` retry.
+    pub fn eviction_refused(cause: String, retry_after_seconds: u64) -> Self {
+        ApiError::new(
+            429,
+            "TooManyRequests",
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+        )
+        .with_details(json!({
+            "causes": [{"reason": "DisruptionBudget", "message": cause}],
+            "retryAfterSeconds": retry_after_seconds,
+        }))
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(
             500,

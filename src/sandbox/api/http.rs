@@ -620,6 +620,14 @@ async fn serve_resource(
         Some("scale") => Subresource::Scale,
         Some("exec") => return Ok(exec(state, parts, &target, query).await),
         Some("log") if parts.method == Method::GET => return serve_log(state, &target, &query),
+        Some("eviction") if parts.method == Method::POST => {
+            let eviction = parse_body(&parts.headers, body).await?;
+            let options = delete_options_from(&query, &eviction["deleteOptions"])?;
+            let name = target.name.as_deref().unwrap_or_default();
+            let namespace = ns.unwrap_or_default();
+            let status = super::eviction::evict(cluster, namespace, name, &eviction, options)?;
+            return Ok(json_response(StatusCode::CREATED, &status));
+        }
         Some("token") if parts.method == Method::POST => {
             let object = parse_body(&parts.headers, body).await?;
             let name = target.name.as_deref().unwrap_or_default();
@@ -1039,6 +1047,11 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
+    delete_options_from(query, &from_body)
+}
+
+/// DeleteOptions from a decoded DeleteOptions object and the query (which wins).
+fn delete_options_from(query: &Query, from_body: &Value) -> Result<DeleteOptions, ApiError> {
     let propagation = query
         .get("propagationPolicy")
         .or_else(|| from_body["propagationPolicy"].as_str())

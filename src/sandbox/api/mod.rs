@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod events_v1;
+pub mod eviction;
 pub mod faults;
 pub mod http;
 pub mod http_tls;

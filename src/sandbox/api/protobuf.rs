@@ -2,7 +2,8 @@
 //! typed clients send: the access reviews (`kubectl auth can-i|whoami`),
 //! TokenRequest (`kubectl create token`), and the objects of `kubectl create
 //! role|clusterrole|rolebinding|clusterrolebinding|serviceaccount|namespace|
-//! configmap|secret|service|poddisruptionbudget`. They become the JSON the
+//! configmap|secret|service|poddisruptionbudget`, and `kubectl drain`'s
+//! Evictions. They become the JSON the
 //! handlers read; responses stay JSON (client-go decodes by the response's
 //! Content-Type). Other kinds get 415 with a message that says to send them
 //! as a manifest.
@@ -233,6 +234,18 @@ const POD_DISRUPTION_BUDGET_SPEC: &[Field] = &[
     (4, "unhealthyPodEvictionPolicy", Text),
 ];
 
+const DELETE_OPTIONS: &[Field] = &[
+    (1, "gracePeriodSeconds", Int),
+    (
+        2,
+        "preconditions",
+        Message(&[(1, "uid", Text), (2, "resourceVersion", Text)]),
+    ),
+    (3, "orphanDependents", Bool),
+    (4, "propagationPolicy", Text),
+    (5, "dryRun", Texts),
+];
+
 /// The kinds decoded, each with the table of its top-level fields.
 const KINDS: &[(&str, &[Field])] = &[
     (
@@ -291,6 +304,11 @@ const KINDS: &[(&str, &[Field])] = &[
         ],
     ),
     ("Service", &[METADATA, (2, "spec", Message(SERVICE_SPEC))]),
+    // `kubectl drain`'s evictions.
+    (
+        "Eviction",
+        &[METADATA, (2, "deleteOptions", Message(DELETE_OPTIONS))],
+    ),
     (
         "PodDisruptionBudget",
         &[METADATA, (2, "spec", Message(POD_DISRUPTION_BUDGET_SPEC))],

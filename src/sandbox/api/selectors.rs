@@ -38,6 +38,11 @@ impl LabelSelector {
         Ok(LabelSelector { requirements })
     }
 
+    /// The selector of a `LabelSelector` object (`{matchLabels, matchExpressions}`).
+    pub fn from_object(selector: &Value) -> Result<Self, ApiError> {
+        Self::parse(&selector_string(selector))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }

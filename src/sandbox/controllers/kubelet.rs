@@ -715,6 +715,13 @@ impl Kubelet {
         let pod = &fresh;
         let key = pod_key(pod);
         let namespace = key.0.clone();
+        let node = self.cluster.get_typed::<Node>(None, NODE_NAME);
+        if node.is_ok_and(|node| !scheduler::node_admits(&node, pod)) {
+            self.waiting.insert(pod);
+            let message = scheduler::unschedulable_message("1 node(s) were unschedulable");
+            self.report_unschedulable(pod, &message);
+            return;
+        }
         let mut claims: BTreeMap<String, Option<PersistentVolumeClaim>> = BTreeMap::new();
         for name in claim_names(pod) {
             match self

@@ -1,5 +1,6 @@
 //! Simulated controllers, each a client of the API server.
 
+pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod gc;
@@ -77,6 +78,7 @@ pub fn spawn_all(cluster: Cluster, settings: &ControllerSettings) -> Vec<JoinHan
             statefulset::run(cluster.clone(), shutdown.clone()),
         ),
         spawn_until(shutdown.clone(), protection::run(cluster.clone())),
-        spawn_until(shutdown.clone(), endpoints::run(cluster)),
+        spawn_until(shutdown.clone(), endpoints::run(cluster.clone())),
+        spawn_until(shutdown.clone(), disruption::run(cluster)),
     ]
 }

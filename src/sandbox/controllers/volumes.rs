@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::sandbox::api::cluster::{Change, Cluster, Subresource, WatchEventType};
-use crate::sandbox::api::selectors::{LabelSelector, selector_string};
+use crate::sandbox::api::selectors::LabelSelector;
 use crate::sandbox::resources::{PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, STORAGE_CLASSES};
 
 /// Claim annotation: the binder finished binding (set on the claim).
@@ -223,11 +223,9 @@ fn selector_matches(claim: &PersistentVolumeClaim, volume: &PersistentVolume) ->
     let Some(selector) = claim.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
         return true;
     };
-    let text = serde_json::to_value(selector)
-        .map(|v| selector_string(&v))
-        .unwrap_or_default();
+    let selector = serde_json::to_value(selector).unwrap_or_default();
     // An unparsable selector matches nothing (validation should have refused it).
-    LabelSelector::parse(&text)
+    LabelSelector::from_object(&selector)
         .is_ok_and(|s| s.matches_labels(&volume.metadata.labels.clone().unwrap_or_default()))
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::sandbox::controllers::volumes::{SELECTED_NODE, claim_class, waits_for_first_consumer};
@@ -48,6 +48,36 @@ pub fn unschedulable_message(reason: &str) -> String {
     format!(
         "0/1 nodes are available: {reason}. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
     )
+}
+
+/// The taint a cordoned node carries, which pods may tolerate.
+const UNSCHEDULABLE_TAINT: &str = "node.kubernetes.io/unschedulable";
+
+/// Whether the node takes the pod as far as cordoning goes (the
+/// NodeUnschedulable plugin): a cordoned node (`kubectl cordon`, `drain`)
+/// takes only pods tolerating its unschedulable taint.
+pub fn node_admits(node: &Node, pod: &Pod) -> bool {
+    let cordoned = node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true);
+    !cordoned
+        || pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                let key_matches = match t.operator.as_deref() {
+                    Some("Exists") => t
+                        .key
+                        .as_deref()
+                        .is_none_or(|k| k.is_empty() || k == UNSCHEDULABLE_TAINT),
+                    _ => t.key.as_deref() == Some(UNSCHEDULABLE_TAINT),
+                };
+                key_matches
+                    && t.effect
+                        .as_deref()
+                        .is_none_or(|e| e.is_empty() || e == "NoSchedule")
+            })
 }
 
 fn is_bound(claim: &PersistentVolumeClaim) -> bool {
@@ -107,6 +137,37 @@ pub fn plan_scheduling(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cordoned_node_takes_only_pods_tolerating_it() {
+        use k8s_openapi::api::core::v1::{NodeSpec, PodSpec, Toleration};
+        let cordoned = Node {
+            spec: Some(NodeSpec {
+                unschedulable: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let plain = Pod {
+            spec: Some(PodSpec::default()),
+            ..Default::default()
+        };
+        assert!(node_admits(&Node::default(), &plain));
+        assert!(!node_admits(&cordoned, &plain));
+        let tolerant = Pod {
+            spec: Some(PodSpec {
+                tolerations: Some(vec![Toleration {
+                    key: Some(UNSCHEDULABLE_TAINT.into()),
+                    operator: Some("Exists".into()),
+                    effect: Some("NoSchedule".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(node_admits(&cordoned, &tolerant));
+    }
     use k8s_openapi::api::core::v1::{
         PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PersistentVolumeClaimVolumeSource,
         PodSpec, Volume,
