@@ -184,6 +184,56 @@ async fn web_behind_a_headless_service_has_dns_names_listed_in_its_endpoint_slic
         check_ids(&report)
     );
 
+    // A budget that allows no eviction at full health is reported; its fix,
+    // pasted as printed, makes it allow one.
+    kubectl_ok(
+        &sandbox,
+        &[
+            "patch",
+            "pdb",
+            "web",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"maxUnavailable":null,"minAvailable":3}}"#,
+        ],
+    );
+    let report = report_when(&sandbox, "web", |r| {
+        check(r, "pdb-blocks-eviction").is_some()
+    })
+    .await;
+    let blocking = check(&report, "pdb-blocks-eviction").expect("pdb-blocks-eviction");
+    assert!(
+        blocking["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("(minAvailable: 3)")),
+        "{blocking}"
+    );
+    let fix = blocking["fix"].as_str().unwrap_or_default();
+    let patched = support::shell_with_kubectl(&sandbox, fix);
+    assert!(patched.status.success(), "{fix}: {}", describe(&patched));
+    let allowed = support::eventually(WAIT, || {
+        let figures = kubectl_ok(
+            &sandbox,
+            &[
+                "get",
+                "pdb",
+                "web",
+                "-o",
+                "jsonpath={.spec.maxUnavailable} {.status.disruptionsAllowed}",
+            ],
+        );
+        (figures == "1 1").then_some(())
+    })
+    .await;
+    assert!(
+        allowed.is_some(),
+        "the patched budget never allowed a disruption"
+    );
+    report_when(&sandbox, "web", |r| {
+        check(r, "pdb-blocks-eviction").is_none()
+    })
+    .await;
+
     // --cluster-domain and the listing forms.
     let output = sts(
         &sandbox,

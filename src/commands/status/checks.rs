@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use super::report::{RolloutState, StatusReport, age};
@@ -53,6 +54,8 @@ pub enum CheckId {
     NoReadinessProbe,
     ZeroGracePeriod,
     NoPdb,
+    PdbOverlap,
+    PdbBlocksEviction,
     ClaimsDeletedWithSet,
     NotChecked,
 }
@@ -77,6 +80,8 @@ impl CheckId {
             CheckId::NoReadinessProbe => "no-readiness-probe",
             CheckId::ZeroGracePeriod => "zero-grace-period",
             CheckId::NoPdb => "no-pdb",
+            CheckId::PdbOverlap => "pdb-overlap",
+            CheckId::PdbBlocksEviction => "pdb-blocks-eviction",
             CheckId::ClaimsDeletedWithSet => "claims-deleted-with-set",
             CheckId::NotChecked => "not-checked",
         }
@@ -822,8 +827,11 @@ fn grace_period(input: &Input<'_, '_>) -> Vec<Check> {
 }
 
 fn disruption_budget(input: &Input<'_, '_>) -> Vec<Check> {
-    match &input.related.pod_disruption_budgets {
-        Some(budgets) if budgets.is_empty() => {
+    let Some(budgets) = &input.related.pod_disruption_budgets else {
+        return Vec::new();
+    };
+    match budgets.as_slice() {
+        [] => {
             let selector = sts::selector_string(&input.related.set.spec.selector);
             vec![check(
                 CheckId::NoPdb,
@@ -839,7 +847,91 @@ fn disruption_budget(input: &Input<'_, '_>) -> Vec<Check> {
                 )),
             )]
         }
-        _ => Vec::new(),
+        [budget] => budget_blocking_eviction(input, budget)
+            .into_iter()
+            .collect(),
+        several => {
+            let names: Vec<&str> = several
+                .iter()
+                .map(|b| b.metadata.name.as_deref().unwrap_or_default())
+                .collect();
+            vec![check(
+                CheckId::PdbOverlap,
+                Severity::Warn,
+                format!(
+                    "{} PodDisruptionBudgets cover the pods: {}",
+                    names.len(),
+                    names.join(", ")
+                ),
+                "The eviction API refuses any pod covered by more than one budget (\"This pod has \
+                 more than one PodDisruptionBudget, which the eviction subresource does not \
+                 support.\"), so `kubectl drain` and cluster upgrades cannot move these pods at all."
+                    .to_string(),
+                Some(format!(
+                    "keep one budget and delete the others: {} delete poddisruptionbudget {}",
+                    input.kubectl(),
+                    names[1..].join(" ")
+                )),
+            )]
+        }
+    }
+}
+
+/// The disruptions a budget allows with every desired replica Ready, as
+/// the disruption controller works it out (percentages of the set's scale,
+/// rounded up); `None` for a budget with neither field or a bad percentage.
+fn disruptions_allowed_when_healthy(budget: &PodDisruptionBudget, replicas: i32) -> Option<i32> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let scaled = |value: &IntOrString| match value {
+        IntOrString::Int(n) => Some(*n),
+        IntOrString::String(text) => {
+            let percent: i32 = text.strip_suffix('%')?.parse().ok()?;
+            Some((percent * replicas + 99).div_euclid(100))
+        }
+    };
+    let spec = budget.spec.as_ref()?;
+    let allowed = match (&spec.max_unavailable, &spec.min_available) {
+        (Some(max_unavailable), _) => scaled(max_unavailable)?.min(replicas),
+        (None, Some(min_available)) => replicas - scaled(min_available)?,
+        (None, None) => return None,
+    };
+    Some(allowed.max(0))
+}
+
+/// A budget that refuses every eviction even when all replicas are Ready.
+fn budget_blocking_eviction(input: &Input<'_, '_>, budget: &PodDisruptionBudget) -> Option<Check> {
+    let replicas = input.related.set.spec.replicas.unwrap_or(1);
+    if replicas == 0 || disruptions_allowed_when_healthy(budget, replicas)? > 0 {
+        return None;
+    }
+    let name = budget.metadata.name.as_deref().unwrap_or_default();
+    let spec = budget.spec.as_ref()?;
+    let rule = match (&spec.max_unavailable, &spec.min_available) {
+        (Some(max), _) => format!("maxUnavailable: {}", int_or_string_text(max)),
+        (None, Some(min)) => format!("minAvailable: {}", int_or_string_text(min)),
+        (None, None) => return None,
+    };
+    Some(check(
+        CheckId::PdbBlocksEviction,
+        Severity::Warn,
+        format!(
+            "PodDisruptionBudget {name} allows no eviction even with all {replicas} replicas Ready ({rule})"
+        ),
+        "Draining a node that runs one of these pods waits until it times out (`kubectl drain` \
+         retries the refused evictions), so node maintenance and cluster upgrades stall."
+            .to_string(),
+        Some(format!(
+            r#"{} patch poddisruptionbudget {name} --type=merge -p '{{"spec":{{"minAvailable":null,"maxUnavailable":1}}}}'"#,
+            input.kubectl()
+        )),
+    ))
+}
+
+fn int_or_string_text(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    match value {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(text) => text.clone(),
     }
 }
 
@@ -1347,6 +1439,73 @@ mod tests {
         assert_eq!(report.storage.templates[0].class_exists, None);
     }
 
+    fn budget(name: &str, rule: &str) -> PodDisruptionBudget {
+        serde_saphyr::from_str(&format!(
+            "metadata: {{name: {name}, namespace: default}}\nspec: {{selector: {{matchLabels: {{app: nginx}}}}, {rule}}}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn two_budgets_over_the_pods_warn_that_evictions_are_refused() {
+        let mut snapshot = fixture("web.yaml");
+        snapshot.identity.pod_disruption_budgets = Listing::Listed(vec![
+            budget("web", "maxUnavailable: 1"),
+            budget("web-extra", "minAvailable: 1"),
+        ]);
+        let report = report_of(&snapshot);
+        assert_eq!(ids(&report), ["pdb-overlap"]);
+        let check = find(&report, CheckId::PdbOverlap);
+        assert!(
+            check.summary.contains("web, web-extra"),
+            "{}",
+            check.summary
+        );
+        assert_eq!(
+            check.fix.as_deref(),
+            Some(
+                "keep one budget and delete the others: kubectl -n default delete poddisruptionbudget web-extra"
+            )
+        );
+    }
+
+    #[test]
+    fn a_budget_that_never_allows_an_eviction_warns_with_the_patch() {
+        let mut snapshot = fixture("web.yaml");
+        for (rule, blocks) in [
+            ("minAvailable: 3", true),
+            ("minAvailable: '100%'", true),
+            ("maxUnavailable: 0", true),
+            ("maxUnavailable: '0%'", true),
+            ("minAvailable: 2", false),
+            ("minAvailable: '50%'", false),
+            ("maxUnavailable: '10%'", false),
+            ("maxUnavailable: 1", false),
+        ] {
+            snapshot.identity.pod_disruption_budgets = Listing::Listed(vec![budget("web", rule)]);
+            let report = report_of(&snapshot);
+            let found = report
+                .checks
+                .iter()
+                .find(|c| c.id == CheckId::PdbBlocksEviction);
+            assert_eq!(found.is_some(), blocks, "{rule}: {:?}", ids(&report));
+            if let Some(check) = found {
+                assert!(
+                    check.summary.contains("all 3 replicas Ready"),
+                    "{}",
+                    check.summary
+                );
+                assert!(
+                    check.fix.as_deref().is_some_and(|fix| fix.contains(
+                        r#"kubectl -n default patch poddisruptionbudget web --type=merge -p '{"spec":{"minAvailable":null,"maxUnavailable":1}}'"#
+                    )),
+                    "{:?}",
+                    check.fix
+                );
+            }
+        }
+    }
+
     #[test]
     fn claims_deleted_with_the_set_are_noted() {
         let mut snapshot = fixture("web.yaml");
@@ -1379,6 +1538,8 @@ mod tests {
             CheckId::NoReadinessProbe,
             CheckId::ZeroGracePeriod,
             CheckId::NoPdb,
+            CheckId::PdbOverlap,
+            CheckId::PdbBlocksEviction,
             CheckId::ClaimsDeletedWithSet,
             CheckId::NotChecked,
         ];

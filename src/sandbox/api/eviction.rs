@@ -60,8 +60,7 @@ fn check_and_decrement(
     let status = &budget["status"];
     let generation = budget["metadata"]["generation"].as_i64().unwrap_or(0);
     if status["observedGeneration"].as_i64().unwrap_or(0) < generation {
-        let cause = format!("The disruption budget {name} is still being processed by the server.");
-        return Err(ApiError::eviction_refused(cause, 10));
+        return Err(still_processing(&name));
     }
     let allowed = status["disruptionsAllowed"].as_i64().unwrap_or(0);
     if allowed < 0 {
@@ -88,7 +87,7 @@ fn check_and_decrement(
         let observed = budget["status"]["observedGeneration"].as_i64().unwrap_or(0);
         budget["status"]["conditions"] = disruption::with_condition(
             &budget["status"],
-            (false, "InsufficientPods", "", observed),
+            (false, disruption::INSUFFICIENT_PODS, "", observed),
             now,
         );
     }
@@ -110,6 +109,43 @@ fn check_and_decrement(
 
 fn is_conflict(err: &ApiError) -> bool {
     err.code == 409
+}
+
+/// The 429 for a budget whose latest change the controller has not seen yet.
+fn still_processing(budget_name: &str) -> ApiError {
+    ApiError::eviction_refused(
+        format!("The disruption budget {budget_name} is still being processed by the server."),
+        10,
+    )
+}
+
+/// `check_and_decrement`, read again and retried when another writer (the
+/// disruption controller, another eviction) changed the budget first.
+fn charge_budget(
+    cluster: &Cluster,
+    namespace: &str,
+    pod_name: &str,
+    budget: Value,
+    dry_run: bool,
+) -> Result<(), ApiError> {
+    let budget_name = budget["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut attempt = budget;
+    for _ in 0..CONFLICT_RETRIES {
+        match check_and_decrement(cluster, namespace, pod_name, attempt, dry_run) {
+            Err(err) if is_conflict(&err) => {
+                attempt = cluster.get(&POD_DISRUPTION_BUDGETS, Some(namespace), &budget_name)?;
+            }
+            outcome => return outcome,
+        }
+    }
+    Err(ApiError::new(
+        504,
+        "Timeout",
+        format!("couldn't update PodDisruptionBudget {budget_name:?} due to conflicts"),
+    ))
 }
 
 /// Evicts pod `name` in `namespace`: the `Eviction` body and the delete
@@ -169,27 +205,7 @@ pub fn evict(
         if !disruption::is_pod_ready(&pod) && (always_allow || enough_healthy) {
             pin_version = true;
         } else {
-            let mut attempt = budget;
-            let mut tries = 0;
-            loop {
-                match check_and_decrement(cluster, namespace, name, attempt, options.dry_run) {
-                    Err(err) if is_conflict(&err) && tries < CONFLICT_RETRIES => {
-                        tries += 1;
-                        attempt =
-                            cluster.get(&POD_DISRUPTION_BUDGETS, Some(namespace), &budget_name)?;
-                    }
-                    Err(err) if is_conflict(&err) => {
-                        return Err(ApiError::new(
-                            504,
-                            "Timeout",
-                            format!(
-                                "couldn't update PodDisruptionBudget {budget_name:?} due to conflicts"
-                            ),
-                        ));
-                    }
-                    outcome => break outcome?,
-                }
-            }
+            charge_budget(cluster, namespace, name, budget, options.dry_run)?;
         }
     }
     let pinned_here = pin_version && options.preconditions_resource_version.is_none();
@@ -198,10 +214,7 @@ pub fn evict(
     }
     match cluster.delete(&PODS, Some(namespace), name, &options) {
         // The pod changed since it was read: let the client try again.
-        Err(err) if pinned_here && is_conflict(&err) => Err(ApiError::eviction_refused(
-            format!("The disruption budget {budget_name} is still being processed by the server."),
-            10,
-        )),
+        Err(err) if pinned_here && is_conflict(&err) => Err(still_processing(&budget_name)),
         Err(err) => Err(err),
         Ok(_) => Ok(success),
     }

@@ -25,7 +25,7 @@ pub const DELETION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The budget condition's type, and its reasons.
 pub const DISRUPTION_ALLOWED: &str = "DisruptionAllowed";
 const SUFFICIENT_PODS: &str = "SufficientPods";
-const INSUFFICIENT_PODS: &str = "InsufficientPods";
+pub const INSUFFICIENT_PODS: &str = "InsufficientPods";
 const SYNC_FAILED: &str = "SyncFailed";
 
 /// The pods a budget's selector picks from its namespace's pods: none for

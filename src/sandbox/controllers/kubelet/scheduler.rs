@@ -1,5 +1,6 @@
-//! The scheduler's part for the one-node sandbox: the VolumeBinding plugin's
-//! checks (kube-scheduler pkg/scheduler/framework/plugins/volumebinding).
+//! The scheduler's part for the one-node sandbox: the NodeUnschedulable
+//! plugin (a cordoned node) and the VolumeBinding plugin's checks
+//! (kube-scheduler pkg/scheduler/framework/plugins/{nodeunschedulable,volumebinding}).
 //! A pod is bound to the node once every claim it uses is Bound; claims of
 //! a WaitForFirstConsumer class first get the selected node, so their
 //! provisioner can act. Pure.
