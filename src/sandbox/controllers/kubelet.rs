@@ -48,7 +48,7 @@ use crate::sandbox::api::cluster::{
     Change, Cluster, DeleteOptions, NODE_NAME, PatchBody, Subresource, WatchEventType, WriteOptions,
 };
 use crate::sandbox::node;
-use crate::sandbox::resources::{PERSISTENT_VOLUME_CLAIMS, PODS};
+use crate::sandbox::resources::{NODES, PERSISTENT_VOLUME_CLAIMS, PODS};
 
 /// Event source of the kubelet.
 pub const COMPONENT: &str = "kubelet";
@@ -273,6 +273,10 @@ impl Kubelet {
             );
             let pods = self.waiting.using_claim(&claim);
             self.retry(pods);
+        } else if change.rt == &NODES {
+            // Uncordoned: the waiting pods may fit now (upstream requeues
+            // them on the node update, as the NodeUnschedulable plugin asks).
+            self.retry_waiting();
         }
     }
 
