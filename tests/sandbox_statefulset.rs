@@ -552,10 +552,24 @@ async fn a_drain_evicts_one_pod_at_a_time_under_a_budget_and_waits_for_it() {
                     .is_some_and(|m| m.contains("1 node(s) were unschedulable"))
         });
     assert!(unschedulable, "no FailedScheduling for the cordoned node");
+    let taints = || {
+        kubectl_ok(
+            &sandbox,
+            &[
+                "get",
+                "node",
+                "sandbox-node",
+                "-o",
+                "jsonpath={.spec.taints[*].key}",
+            ],
+        )
+    };
+    assert_eq!(taints(), "node.kubernetes.io/unschedulable");
 
     // Uncordoned, the replacement starts and the budget allows one again.
     kubectl_ok(&sandbox, &["uncordon", "sandbox-node"]);
     wait_all_on(&sandbox, 3, "nginx:1.25").await;
+    assert_eq!(taints(), "");
     let recovered = support::eventually(WAIT, || {
         (budget_figures(&sandbox) == "3 3 2 1").then_some(())
     })

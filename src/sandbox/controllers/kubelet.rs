@@ -274,9 +274,31 @@ impl Kubelet {
             let pods = self.waiting.using_claim(&claim);
             self.retry(pods);
         } else if change.rt == &NODES {
+            if let Ok(node) = Node::deserialize(&change.event.object) {
+                self.follow_cordon(&node);
+            }
             // Uncordoned: the waiting pods may fit now (upstream requeues
             // them on the node update, as the NodeUnschedulable plugin asks).
             self.retry_waiting();
+        }
+    }
+
+    /// The unschedulable taint follows a cordon (`kubectl describe node`
+    /// shows it), as the node lifecycle controller keeps it.
+    fn follow_cordon(&self, node: &Node) {
+        let now = crate::sandbox::api::cluster::now_string();
+        let Some(taints) = scheduler::taints_following_cordon(node, &now) else {
+            return;
+        };
+        if let Err(err) = self.cluster.patch(
+            &NODES,
+            None,
+            NODE_NAME,
+            PatchBody::Merge(json!({"spec": {"taints": taints}})),
+            Subresource::Main,
+            &WriteOptions::default(),
+        ) {
+            tracing::debug!(%err, "node lifecycle: cannot update the unschedulable taint");
         }
     }
 

@@ -81,6 +81,35 @@ pub fn node_admits(node: &Node, pod: &Pod) -> bool {
             })
 }
 
+/// The node's taints once the unschedulable taint follows `spec.unschedulable`
+/// (upstream's node lifecycle controller keeps them in step; null for none
+/// left), or `None` when they already do.
+pub fn taints_following_cordon(node: &Node, now: &str) -> Option<serde_json::Value> {
+    let spec = node.spec.as_ref();
+    let cordoned = spec.and_then(|s| s.unschedulable) == Some(true);
+    let taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
+    let tainted = taints.iter().any(|t| t.key == UNSCHEDULABLE_TAINT);
+    if cordoned == tainted {
+        return None;
+    }
+    let mut kept: Vec<serde_json::Value> = taints
+        .iter()
+        .filter(|t| t.key != UNSCHEDULABLE_TAINT)
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    if cordoned {
+        kept.push(serde_json::json!({
+            "key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": now
+        }));
+    }
+    // No taints left: the field goes (null removes it in a merge patch).
+    Some(if kept.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::Array(kept)
+    })
+}
+
 fn is_bound(claim: &PersistentVolumeClaim) -> bool {
     claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
 }
@@ -168,6 +197,22 @@ mod tests {
             ..Default::default()
         };
         assert!(node_admits(&cordoned, &tolerant));
+
+        let now = "2026-11-23T12:00:00Z";
+        let taints = taints_following_cordon(&cordoned, now).expect("a taint to add");
+        assert_eq!(
+            taints,
+            serde_json::json!([{"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": now}])
+        );
+        let mut tainted = cordoned.clone();
+        tainted.spec.as_mut().unwrap().taints = serde_json::from_value(taints).ok();
+        assert_eq!(taints_following_cordon(&tainted, now), None);
+        tainted.spec.as_mut().unwrap().unschedulable = Some(false);
+        assert_eq!(
+            taints_following_cordon(&tainted, now),
+            Some(serde_json::Value::Null)
+        );
+        assert_eq!(taints_following_cordon(&Node::default(), now), None);
     }
     use k8s_openapi::api::core::v1::{
         PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PersistentVolumeClaimVolumeSource,
