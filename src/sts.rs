@@ -179,6 +179,19 @@ pub fn is_pod_ready(pod: &Pod) -> bool {
         })
 }
 
+/// When the pod's Ready condition last turned True (None while not Ready).
+pub fn ready_since(pod: &Pod) -> Option<jiff::Timestamp> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status == "True")?
+        .last_transition_time
+        .as_ref()
+        .map(|t| t.0)
+}
+
 pub fn is_pod_terminating(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }

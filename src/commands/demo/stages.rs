@@ -5,7 +5,6 @@
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
-use k8s_openapi::jiff::Timestamp;
 
 use super::manifest::template_images;
 use crate::commands::Outcome;
@@ -311,23 +310,11 @@ pub fn judge(
     }
 }
 
-fn ready_since(pod: &Pod) -> Option<Timestamp> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready" && c.status == "True")?
-        .last_transition_time
-        .as_ref()
-        .map(|t| t.0)
-}
-
 fn started_in_order(after: &Snapshot) -> Result<String, String> {
     let pods = after.all_ready()?;
     for pair in pods.windows(2) {
         let (previous, next) = (pair[0], pair[1]);
-        let ready = ready_since(previous)
+        let ready = sts::ready_since(previous)
             .ok_or_else(|| format!("{} has no Ready time", pod_name(previous)))?;
         let created = next
             .metadata

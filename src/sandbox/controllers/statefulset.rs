@@ -128,19 +128,6 @@ fn is_running_and_ready(pod: &Pod) -> bool {
     phase(pod) == "Running" && sts::is_pod_ready(pod)
 }
 
-/// When the Ready condition last turned True.
-fn ready_since(pod: &Pod) -> Option<Timestamp> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready" && c.status == "True")?
-        .last_transition_time
-        .as_ref()
-        .map(|t| t.0)
-}
-
 /// `podutil.IsPodAvailable`: Ready, and for longer than minReadySeconds.
 fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
     if !sts::is_pod_ready(pod) {
@@ -149,7 +136,7 @@ fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
     if min_ready_seconds <= 0 {
         return true;
     }
-    ready_since(pod).is_some_and(|since| {
+    sts::ready_since(pod).is_some_and(|since| {
         since
             .checked_add(jiff::SignedDuration::from_secs(i64::from(
                 min_ready_seconds,
@@ -859,7 +846,7 @@ fn next_availability(
     let soonest = replicas
         .iter()
         .filter(|(_, p)| sts::is_pod_ready(p) && !is_available(p, min_ready, now))
-        .filter_map(|(_, p)| ready_since(p)?.checked_add(window).ok())
+        .filter_map(|(_, p)| sts::ready_since(p)?.checked_add(window).ok())
         .min();
     let fallback = Duration::try_from(window).ok();
     match soonest {
