@@ -110,6 +110,20 @@ async fn data_in_an_emptydir_is_reported_lost_with_the_cause() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replacement_that_cannot_be_scheduled_times_out_saying_why() {
+    let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
+    kubectl_ok(&sandbox, &["cordon", "sandbox-node"]);
+    let output = kubectl_sts(&sandbox, &["verify", "web", "--yes", "--timeout", "5s"]);
+    let said = output_text(&output);
+    assert_ne!(output.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("the replacement of pod web-2 did not become Ready: it is Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable"),
+        "{said}"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn check_output_is_compared_before_and_after() {
     let sandbox = rolled_out(&fixture("web.yaml"), "web").await;
     kubectl_ok(

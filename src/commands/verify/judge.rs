@@ -217,9 +217,94 @@ pub fn judge(
     }
 }
 
+/// Why a pod's replacement is not Ready yet, for the timeout message: not
+/// created, old pod still terminating, not scheduled (the scheduler's
+/// reason, a cordoned node for one), a container waiting, or a probe.
+pub fn replacement_holdup(pod: Option<&Pod>, old_uid: &str) -> String {
+    let Some(pod) = pod else {
+        return "no replacement has been created yet (the StatefulSet's events say why: \
+                `kubectl describe statefulset`)"
+            .to_string();
+    };
+    if pod.metadata.uid.as_deref() == Some(old_uid) {
+        return "the old pod is still terminating".to_string();
+    }
+    let status = pod.status.as_ref();
+    let unscheduled = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False");
+    if let Some(condition) = unscheduled {
+        let why = condition
+            .message
+            .as_deref()
+            .or(condition.reason.as_deref())
+            .unwrap_or("no node fits");
+        return format!("it is Pending, not scheduled: {why}");
+    }
+    let containers = status.into_iter().flat_map(|s| {
+        s.init_container_statuses
+            .iter()
+            .flatten()
+            .chain(s.container_statuses.iter().flatten())
+    });
+    for container in containers {
+        if let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref())
+            && let Some(reason) = waiting.reason.as_deref()
+        {
+            let detail = waiting
+                .message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            return format!("container {} is waiting: {reason}{detail}", container.name);
+        }
+    }
+    match status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending") {
+        "Running" => "it is Running but not Ready (its readiness probe has not passed)".to_string(),
+        phase => format!("it is {phase}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn replacement(status: &str) -> Pod {
+        serde_saphyr::from_str(&format!(
+            "metadata: {{name: web-2, uid: new}}\nstatus: {status}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_replacement_that_is_not_ready_says_what_holds_it() {
+        assert!(replacement_holdup(None, "old").starts_with("no replacement has been created"));
+        let old = serde_saphyr::from_str::<Pod>("metadata: {name: web-2, uid: old}").unwrap();
+        assert_eq!(
+            replacement_holdup(Some(&old), "old"),
+            "the old pod is still terminating"
+        );
+        let cordoned = replacement(
+            "{phase: Pending, conditions: [{type: PodScheduled, status: 'False', reason: Unschedulable, \
+             message: '0/1 nodes are available: 1 node(s) were unschedulable.'}]}",
+        );
+        assert_eq!(
+            replacement_holdup(Some(&cordoned), "old"),
+            "it is Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable."
+        );
+        let pulling = replacement(
+            "{phase: Pending, containerStatuses: [{name: nginx, image: x, imageID: '', ready: false, restartCount: 0, \
+             state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image'}}}]}",
+        );
+        assert_eq!(
+            replacement_holdup(Some(&pulling), "old"),
+            "container nginx is waiting: ImagePullBackOff (Back-off pulling image)"
+        );
+        let unready = replacement("{phase: Running}");
+        assert!(replacement_holdup(Some(&unready), "old").contains("readiness probe"));
+    }
 
     fn pod(yaml_volumes: &str, mounts: &str) -> Pod {
         serde_saphyr::from_str(&format!(

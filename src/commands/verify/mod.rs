@@ -191,7 +191,12 @@ impl Cluster<'_> {
             Err(_) => Err(Error::Timeout {
                 after: format!("{timeout:?}"),
                 what: format!(
-                    "the replacement of pod {name} did not become Ready; see `kubectl sts watch`"
+                    "the replacement of pod {name} did not become Ready: {}; see `kubectl sts watch`",
+                    judge::replacement_holdup(
+                        self.pods.get_opt(name).await.ok().flatten().as_ref(),
+                        old_uid
+                    )
+                    .trim_end_matches('.')
                 ),
             }),
         }
