@@ -179,6 +179,26 @@ pub fn is_pod_ready(pod: &Pod) -> bool {
         })
 }
 
+/// The scheduler's reason a pod is not scheduled (its PodScheduled=False
+/// condition: a cordoned node, unbound claims...), None once it is.
+pub fn unscheduled_reason(pod: &Pod) -> Option<&str> {
+    let condition = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
+    Some(
+        condition
+            .message
+            .as_deref()
+            .or(condition.reason.as_deref())
+            .unwrap_or("no node fits")
+            .trim_end_matches('.'),
+    )
+}
+
 /// When the pod's Ready condition last turned True (None while not Ready).
 pub fn ready_since(pod: &Pod) -> Option<jiff::Timestamp> {
     pod.status

@@ -1355,6 +1355,8 @@ impl Canary<'_> {
         let deadline = Instant::now() + rollback_timeout;
         let mut deleted: Vec<String> = Vec::new();
         let mut deleted_uids: Vec<String> = Vec::new();
+        // What the old revision's pods last waited on, for a timeout.
+        let mut holdup: Option<String> = None;
         loop {
             let Some(set) = view.set() else {
                 return Err(Error::Failed(format!(
@@ -1401,11 +1403,14 @@ impl Canary<'_> {
                         Err(err) => return Err(self.connection.error(err)),
                     }
                 }
-                let done = gate::evaluate(&set, &pods, 0, &state.from_revision, u32::MAX)
-                    == GateOutcome::Open
-                    && status.ready_replicas.unwrap_or(0) >= sts::desired_replicas(&set);
-                if done {
+                let gate = gate::evaluate(&set, &pods, 0, &state.from_revision, u32::MAX);
+                if gate == GateOutcome::Open
+                    && status.ready_replicas.unwrap_or(0) >= sts::desired_replicas(&set)
+                {
                     break;
+                }
+                if let GateOutcome::Waiting(why) | GateOutcome::Failed(why) = gate {
+                    holdup = Some(why);
                 }
             }
             if Instant::now() > deadline {
@@ -1414,8 +1419,10 @@ impl Canary<'_> {
                 return Err(Error::Timeout {
                     after: format!("{rollback_timeout:?}"),
                     what: format!(
-                        "rolling back statefulset {}; check it with `kubectl sts status {}`",
-                        self.name, self.name
+                        "rolling back statefulset {}{}; check it with `kubectl sts status {}`",
+                        self.name,
+                        holdup.map(|why| format!(" ({why})")).unwrap_or_default(),
+                        self.name
                     ),
                 });
             }

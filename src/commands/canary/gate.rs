@@ -76,6 +76,9 @@ pub fn evaluate(
         if phase == "Failed" {
             return GateOutcome::Failed(format!("{pod_name} failed on the new revision"));
         }
+        if let Some(why) = sts::unscheduled_reason(pod) {
+            return GateOutcome::Waiting(format!("{pod_name} is Pending, not scheduled: {why}"));
+        }
         if phase != "Running" {
             return GateOutcome::Waiting(format!("{pod_name} is {phase}"));
         }
@@ -191,6 +194,20 @@ mod tests {
         assert_eq!(
             evaluate(&set(), &pods, 3, "new", 0),
             GateOutcome::Waiting("web-3 is Running but not Ready".into())
+        );
+        let mut unscheduled = pod(3, "new", "Pending", false, 0, None);
+        unscheduled.status.as_mut().unwrap().container_statuses = None;
+        unscheduled.status.as_mut().unwrap().conditions = serde_json::from_value(json!([{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 node(s) were unschedulable."
+        }]))
+        .ok();
+        assert_eq!(
+            evaluate(&set(), &[unscheduled], 3, "new", 0),
+            GateOutcome::Waiting(
+                "web-3 is Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable"
+                    .into()
+            )
         );
         assert_eq!(
             evaluate(&set(), &[], 3, "new", 0),

@@ -8,6 +8,8 @@
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use serde::Serialize;
 
+use crate::sts;
+
 /// Where a mounted volume's data lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
@@ -229,20 +231,10 @@ pub fn replacement_holdup(pod: Option<&Pod>, old_uid: &str) -> String {
     if pod.metadata.uid.as_deref() == Some(old_uid) {
         return "the old pod is still terminating".to_string();
     }
-    let status = pod.status.as_ref();
-    let unscheduled = status
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .find(|c| c.type_ == "PodScheduled" && c.status == "False");
-    if let Some(condition) = unscheduled {
-        let why = condition
-            .message
-            .as_deref()
-            .or(condition.reason.as_deref())
-            .unwrap_or("no node fits");
+    if let Some(why) = sts::unscheduled_reason(pod) {
         return format!("it is Pending, not scheduled: {why}");
     }
+    let status = pod.status.as_ref();
     let containers = status.into_iter().flat_map(|s| {
         s.init_container_statuses
             .iter()
@@ -292,7 +284,7 @@ mod tests {
         );
         assert_eq!(
             replacement_holdup(Some(&cordoned), "old"),
-            "it is Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable."
+            "it is Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable"
         );
         let pulling = replacement(
             "{phase: Pending, containerStatuses: [{name: nginx, image: x, imageID: '', ready: false, restartCount: 0, \

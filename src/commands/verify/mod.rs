@@ -196,7 +196,6 @@ impl Cluster<'_> {
                         self.pods.get_opt(name).await.ok().flatten().as_ref(),
                         old_uid
                     )
-                    .trim_end_matches('.')
                 ),
             }),
         }
