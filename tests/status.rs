@@ -229,10 +229,23 @@ async fn web_behind_a_headless_service_has_dns_names_listed_in_its_endpoint_slic
         allowed.is_some(),
         "the patched budget never allowed a disruption"
     );
-    report_when(&sandbox, "web", |r| {
+    let report = report_when(&sandbox, "web", |r| {
         check(r, "pdb-blocks-eviction").is_none()
+            && r["disruptionBudgets"][0]["disruptionsAllowed"] == 1
     })
     .await;
+    assert_eq!(
+        report["disruptionBudgets"][0]["rule"], "maxUnavailable 1",
+        "{}",
+        report["disruptionBudgets"]
+    );
+    let text = stdout(&sts(&sandbox, &["status", "web"]));
+    assert!(
+        text.contains(
+            "Budget:      web (maxUnavailable 1): 1 disruption(s) allowed now (3 healthy, 2 needed)"
+        ),
+        "{text}"
+    );
 
     // --cluster-domain and the listing forms.
     let output = sts(

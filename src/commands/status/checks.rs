@@ -907,8 +907,8 @@ fn budget_blocking_eviction(input: &Input<'_, '_>, budget: &PodDisruptionBudget)
     let name = budget.metadata.name.as_deref().unwrap_or_default();
     let spec = budget.spec.as_ref()?;
     let rule = match (&spec.max_unavailable, &spec.min_available) {
-        (Some(max), _) => format!("maxUnavailable: {}", int_or_string_text(max)),
-        (None, Some(min)) => format!("minAvailable: {}", int_or_string_text(min)),
+        (Some(max), _) => format!("maxUnavailable: {}", super::report::int_or_string(max)),
+        (None, Some(min)) => format!("minAvailable: {}", super::report::int_or_string(min)),
         (None, None) => return None,
     };
     Some(check(
@@ -925,14 +925,6 @@ fn budget_blocking_eviction(input: &Input<'_, '_>, budget: &PodDisruptionBudget)
             input.kubectl()
         )),
     ))
-}
-
-fn int_or_string_text(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-    match value {
-        IntOrString::Int(n) => n.to_string(),
-        IntOrString::String(text) => text.clone(),
-    }
 }
 
 fn retention(input: &Input<'_, '_>) -> Vec<Check> {

@@ -158,6 +158,33 @@ pub fn report(report: &StatusReport, styling: Styling) -> String {
         }
     };
     field(&mut out, "Service", &service_text);
+    if let Some(budgets) = &report.disruption_budgets {
+        let budget_text = if budgets.is_empty() {
+            paint("none", Tone::Warn, styling)
+        } else {
+            budgets
+                .iter()
+                .map(|b| {
+                    let allowed = format!("{} disruption(s) allowed now", b.disruptions_allowed);
+                    let tone = if b.disruptions_allowed > 0 {
+                        Tone::Good
+                    } else {
+                        Tone::Warn
+                    };
+                    format!(
+                        "{} ({}): {} ({} healthy, {} needed)",
+                        b.name,
+                        b.rule,
+                        paint(&allowed, tone, styling),
+                        b.current_healthy,
+                        b.desired_healthy
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        field(&mut out, "Budget", &budget_text);
+    }
 
     out.push_str("\nIdentity\n");
     let rows: Vec<Vec<Styled>> = identity
@@ -311,6 +338,12 @@ mod tests {
         assert!(text.contains("Update:      RollingUpdate, partition 0, maxUnavailable 1"));
         assert!(text.contains("Rollout:     complete (partitioned roll out complete"));
         assert!(text.contains("Service:     headless-svc (headless; selector app=nginx)"));
+        assert!(
+            text.contains(
+                "Budget:      web (maxUnavailable 1): 1 disruption(s) allowed now (3 healthy, 2 needed)\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("\nIdentity\nPOD     STATUS"), "{text}");
         assert!(
             text.contains("web-2.headless-svc.default.svc.cluster.local   ready"),
@@ -340,6 +373,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("WARN no-pdb no PodDisruptionBudget covers the pods"));
+        assert!(text.contains("Budget:      none\n"), "{text}");
     }
 
     #[test]

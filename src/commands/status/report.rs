@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use super::checks::{self, Check};
@@ -33,8 +34,23 @@ pub struct StatusReport {
     pub pod_management_policy: String,
     pub retention_policy: RetentionPolicy,
     pub identity: Identity,
+    /// The PodDisruptionBudgets covering the pods; None when they could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disruption_budgets: Option<Vec<BudgetSummary>>,
     pub storage: Storage,
     pub checks: Vec<Check>,
+}
+
+/// A budget over the set's pods, with its controller's figures now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetSummary {
+    pub name: String,
+    /// `maxUnavailable 1`, `minAvailable 50%`.
+    pub rule: String,
+    pub disruptions_allowed: i32,
+    pub current_healthy: i32,
+    pub desired_healthy: i32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,6 +275,10 @@ pub fn build(related: &Related<'_>, settings: &Settings) -> StatusReport {
                 .unwrap_or_else(|| "Retain".to_string()),
         },
         identity: identity(related, settings),
+        disruption_budgets: related
+            .pod_disruption_budgets
+            .as_ref()
+            .map(|budgets| budgets.iter().copied().map(budget_summary).collect()),
         storage: storage(related),
         checks: Vec::new(),
     };
@@ -266,7 +286,27 @@ pub fn build(related: &Related<'_>, settings: &Settings) -> StatusReport {
     report
 }
 
-fn int_or_string(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
+fn budget_summary(budget: &PodDisruptionBudget) -> BudgetSummary {
+    let spec = budget.spec.as_ref();
+    let rule = match (
+        spec.and_then(|s| s.max_unavailable.as_ref()),
+        spec.and_then(|s| s.min_available.as_ref()),
+    ) {
+        (Some(max), _) => format!("maxUnavailable {}", int_or_string(max)),
+        (None, Some(min)) => format!("minAvailable {}", int_or_string(min)),
+        (None, None) => "no minAvailable or maxUnavailable".to_string(),
+    };
+    let status = budget.status.clone().unwrap_or_default();
+    BudgetSummary {
+        name: budget.metadata.name.clone().unwrap_or_default(),
+        rule,
+        disruptions_allowed: status.disruptions_allowed.unwrap_or(0),
+        current_healthy: status.current_healthy.unwrap_or(0),
+        desired_healthy: status.desired_healthy.unwrap_or(0),
+    }
+}
+
+pub fn int_or_string(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     match value {
         IntOrString::Int(n) => n.to_string(),
