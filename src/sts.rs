@@ -199,6 +199,20 @@ pub fn unscheduled_reason(pod: &Pod) -> Option<&str> {
     )
 }
 
+/// The reason of the pod's DisruptionTarget=True condition: the API server,
+/// scheduler, taint manager or kubelet is about to take it away
+/// (`EvictionByEvictionAPI`, `PreemptionByScheduler`, ...).
+pub fn disruption_reason(pod: &Pod) -> Option<&str> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "DisruptionTarget" && c.status == "True")?
+        .reason
+        .as_deref()
+}
+
 /// When the pod's Ready condition last turned True (None while not Ready).
 pub fn ready_since(pod: &Pod) -> Option<jiff::Timestamp> {
     pod.status

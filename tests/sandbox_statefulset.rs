@@ -509,6 +509,23 @@ async fn a_drain_evicts_one_pod_at_a_time_under_a_budget_and_waits_for_it() {
     .await;
     assert!(allowed.is_some(), "budget: {}", budget_figures(&sandbox));
 
+    // Evicted pods are marked DisruptionTarget before they go.
+    let marked = Arc::new(Mutex::new(Vec::new()));
+    let mut changes = sandbox.cluster.subscribe();
+    let sink = marked.clone();
+    tokio::spawn(async move {
+        while let Ok(change) = changes.recv().await {
+            let Ok(pod) = serde_json::from_value::<Pod>(change.event.object.clone()) else {
+                continue;
+            };
+            if sts::disruption_reason(&pod) == Some("EvictionByEvictionAPI")
+                && let Ok(mut marked) = sink.lock()
+            {
+                marked.push(pod.metadata.name.clone().unwrap_or_default());
+            }
+        }
+    });
+
     // The node is cordoned, so an evicted pod's replacement cannot start: the
     // budget lets one eviction through and refuses the rest until the timeout.
     let drain = tokio::task::block_in_place(|| {
@@ -538,6 +555,11 @@ async fn a_drain_evicts_one_pod_at_a_time_under_a_budget_and_waits_for_it() {
         pending.len(),
         1,
         "one pod evicted and not back: {pending:?}"
+    );
+    let marked = marked.lock().map(|m| m.clone()).unwrap_or_default();
+    assert!(
+        marked.contains(&pending[0]),
+        "marked: {marked:?}, evicted: {pending:?}"
     );
     assert_eq!(budget_figures(&sandbox), "3 2 2 0");
     let unschedulable = sandbox

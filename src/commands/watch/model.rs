@@ -69,6 +69,9 @@ pub struct PodSummary {
     pub created: Option<Timestamp>,
     /// When the Ready condition last changed (for minReadySeconds).
     pub ready_since: Option<Timestamp>,
+    /// Why the pod is being disrupted: the reason of its DisruptionTarget
+    /// condition (`EvictionByEvictionAPI` for a drain, preemption, taints).
+    pub disruption: Option<String>,
 }
 
 impl PodSummary {
@@ -94,6 +97,7 @@ impl PodSummary {
             node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
             created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
             ready_since,
+            disruption: sts::disruption_reason(pod).map(str::to_string),
         }
     }
 
@@ -673,7 +677,13 @@ impl SetView {
                     ));
                 }
                 if summary.terminating && !before.terminating {
-                    out.push(self.transition(now, TransitionKind::PodTerminating { ordinal }));
+                    out.push(self.transition(
+                        now,
+                        TransitionKind::PodTerminating {
+                            ordinal,
+                            disruption: summary.disruption.clone(),
+                        },
+                    ));
                 } else if !summary.terminating && summary.status != before.status {
                     out.push(self.transition(
                         now,

@@ -328,6 +328,7 @@ impl From<&Transition> for TransitionRecord {
                 record.restarts = Some(*restarts);
             }
             TransitionKind::PodNotReady { status, .. } => record.status = Some(status.clone()),
+            TransitionKind::PodTerminating { disruption, .. } => record.reason = disruption.clone(),
             TransitionKind::PodRestarted { restarts, .. } => record.restarts = Some(*restarts),
             TransitionKind::ClaimPending { reason, .. } => {
                 record.status = Some("Pending".to_string());

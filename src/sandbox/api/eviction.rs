@@ -4,6 +4,7 @@
 //! disruption, and the budget is charged for it first (`disruptionsAllowed`
 //! goes down, the pod is listed in `disruptedPods` until the disruption
 //! controller sees it deleted). Otherwise 429, which `kubectl drain` retries.
+//! An evicted pod is marked DisruptionTarget=True before it is deleted.
 
 use serde_json::{Value, json};
 
@@ -107,6 +108,59 @@ fn check_and_decrement(
         .map(|_| ())
 }
 
+/// Marks the pod as a disruption target (DisruptionTarget=True, reason
+/// EvictionByEvictionAPI), as the API server does before it deletes an
+/// evicted pod, then deletes it. A pinned resourceVersion must still hold
+/// and moves to the marked pod's.
+fn mark_and_delete(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    mut options: DeleteOptions,
+) -> Result<(), ApiError> {
+    if !options.dry_run {
+        let mut pod = cluster.get(&PODS, Some(namespace), name)?;
+        let version = pod["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        if options.preconditions_resource_version.is_some()
+            && options.preconditions_resource_version != version
+        {
+            return Err(ApiError::conflict(&PODS, name));
+        }
+        let condition = json!({
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+            "lastProbeTime": null,
+            "lastTransitionTime": timestamp_string(jiff::Timestamp::now()),
+        });
+        let mut conditions: Vec<Value> = pod["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        conditions.retain(|c| c["type"] != "DisruptionTarget");
+        conditions.push(condition);
+        pod["status"]["conditions"] = json!(conditions);
+        let marked = cluster.update(
+            &PODS,
+            Some(namespace),
+            name,
+            pod,
+            Subresource::Status,
+            &WriteOptions::default(),
+        )?;
+        if options.preconditions_resource_version.is_some() {
+            options.preconditions_resource_version = marked["metadata"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string);
+        }
+    }
+    cluster.delete(&PODS, Some(namespace), name, &options)?;
+    Ok(())
+}
+
 fn is_conflict(err: &ApiError) -> bool {
     err.code == 409
 }
@@ -177,7 +231,7 @@ pub fn evict(
         if !terminal && options.preconditions_resource_version.is_none() {
             options.preconditions_resource_version = pod_version;
         }
-        cluster.delete(&PODS, Some(namespace), name, &options)?;
+        mark_and_delete(cluster, namespace, name, options)?;
         return Ok(success);
     }
     let budgets = budgets_of(cluster, namespace, &pod)?;
@@ -212,7 +266,7 @@ pub fn evict(
     if pinned_here {
         options.preconditions_resource_version = pod_version;
     }
-    match cluster.delete(&PODS, Some(namespace), name, &options) {
+    match mark_and_delete(cluster, namespace, name, options) {
         // The pod changed since it was read: let the client try again.
         Err(err) if pinned_here && is_conflict(&err) => Err(still_processing(&budget_name)),
         Err(err) => Err(err),
@@ -298,8 +352,21 @@ mod tests {
     fn without_a_budget_the_pod_is_deleted() {
         let cluster = Cluster::new();
         running_pod(&cluster, "db-0", true);
+        let mut changes = cluster.subscribe();
         assert_eq!(evict_pod(&cluster, "db-0").unwrap()["status"], "Success");
         assert!(!exists(&cluster, "db-0"));
+        // The pod was marked before it went.
+        let mut marked = false;
+        while let Ok(change) = changes.try_recv() {
+            let conditions = change.event.object["status"]["conditions"]
+                .as_array()
+                .cloned();
+            marked |= conditions
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "EvictionByEvictionAPI");
+        }
+        assert!(marked, "no DisruptionTarget condition was written");
         let other = evict(
             &cluster,
             "default",

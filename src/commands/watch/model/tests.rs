@@ -153,6 +153,33 @@ fn a_pod_recreated_on_another_revision_says_so() {
 }
 
 #[test]
+fn an_evicted_pod_says_it_was_evicted_as_it_terminates() {
+    let mut view = view_with(web(), &[(2, OLD)]);
+    let mut evicted = PodSpec {
+        terminating: true,
+        revision: OLD,
+        ..PodSpec::new(2)
+    }
+    .ready()
+    .pod();
+    let marked: Vec<k8s_openapi::api::core::v1::PodCondition> =
+        serde_json::from_value(serde_json::json!([
+            {"type": "Ready", "status": "True"},
+            {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+             "message": "Eviction API: evicting"}
+        ]))
+        .unwrap();
+    evicted.status.as_mut().unwrap().conditions = Some(marked);
+    let log = view.apply(&Change::PodApplied(Box::new(evicted)), at(1.0));
+    assert_eq!(
+        lines(&log),
+        vec!["web-2 terminating: evicted through the eviction API (a drain, an autoscaler)"]
+    );
+    let record = crate::commands::watch::render::TransitionRecord::from(&log[0]);
+    assert_eq!(record.reason.as_deref(), Some("EvictionByEvictionAPI"));
+}
+
+#[test]
 fn a_new_uid_at_the_same_ordinal_means_the_old_pod_went_unseen() {
     let mut view = view_with(web(), &[(1, OLD)]);
     let replacement = PodSpec {

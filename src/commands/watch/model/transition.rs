@@ -68,6 +68,8 @@ pub enum TransitionKind {
     },
     PodTerminating {
         ordinal: i32,
+        /// The DisruptionTarget reason, when something disrupted the pod.
+        disruption: Option<String>,
     },
     PodDeleted {
         ordinal: i32,
@@ -146,7 +148,7 @@ impl TransitionKind {
             | TransitionKind::PodReady { ordinal, .. }
             | TransitionKind::PodNotReady { ordinal, .. }
             | TransitionKind::PodRestarted { ordinal, .. }
-            | TransitionKind::PodTerminating { ordinal }
+            | TransitionKind::PodTerminating { ordinal, .. }
             | TransitionKind::PodDeleted { ordinal }
             | TransitionKind::ClaimCreated { ordinal, .. }
             | TransitionKind::ClaimPending { ordinal, .. }
@@ -278,7 +280,18 @@ impl fmt::Display for Transition {
             TransitionKind::PodRestarted { ordinal, restarts } => {
                 write!(f, "{} restarted (restarts {restarts})", pod(ordinal))
             }
-            TransitionKind::PodTerminating { ordinal } => write!(f, "{} terminating", pod(ordinal)),
+            TransitionKind::PodTerminating {
+                ordinal,
+                disruption,
+            } => match disruption {
+                Some(reason) => write!(
+                    f,
+                    "{} terminating: {}",
+                    pod(ordinal),
+                    disruption_text(reason)
+                ),
+                None => write!(f, "{} terminating", pod(ordinal)),
+            },
             TransitionKind::PodDeleted { ordinal } => write!(f, "{} deleted", pod(ordinal)),
             TransitionKind::ClaimCreated { claim, phase, .. } => {
                 write!(f, "claim {claim} created ({phase})")
@@ -323,6 +336,19 @@ pub fn short_revision(set_name: &str, revision: &str) -> String {
 }
 
 /// `3.2s` under a minute, then kubectl's age form (`2m5s`, `3h`...).
+/// What a DisruptionTarget reason means, in a few words.
+fn disruption_text(reason: &str) -> String {
+    match reason {
+        "EvictionByEvictionAPI" => {
+            "evicted through the eviction API (a drain, an autoscaler)".into()
+        }
+        "PreemptionByScheduler" => "preempted by the scheduler for a higher-priority pod".into(),
+        "DeletionByTaintManager" => "deleted for a NoExecute taint on its node".into(),
+        "TerminationByKubelet" => "terminated by the kubelet (node pressure or shutdown)".into(),
+        other => format!("disrupted ({other})"),
+    }
+}
+
 pub fn short_duration(duration: Duration) -> String {
     if duration < Duration::from_secs(60) {
         format!("{:.1}s", duration.as_secs_f64())
