@@ -20,10 +20,10 @@ use crate::sandbox::resources::{POD_DISRUPTION_BUDGETS, PODS, STATEFUL_SETS};
 
 /// How long an evicted pod counts as disrupted while its deletion is
 /// pending (upstream's `DeletionTimeout`).
-pub const DELETION_TIMEOUT: Duration = Duration::from_secs(120);
+const DELETION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The budget condition's type, and its reasons.
-pub const DISRUPTION_ALLOWED: &str = "DisruptionAllowed";
+const DISRUPTION_ALLOWED: &str = "DisruptionAllowed";
 const SUFFICIENT_PODS: &str = "SufficientPods";
 pub const INSUFFICIENT_PODS: &str = "InsufficientPods";
 const SYNC_FAILED: &str = "SyncFailed";
@@ -31,7 +31,7 @@ const SYNC_FAILED: &str = "SyncFailed";
 /// The pods a budget's selector picks from its namespace's pods: none for
 /// a missing selector, all for an empty one (the controller's reading of
 /// policy/v1).
-pub fn selected_pods<'a>(budget: &Value, pods: &'a [Value]) -> Vec<&'a Value> {
+fn selected_pods<'a>(budget: &Value, pods: &'a [Value]) -> Vec<&'a Value> {
     let selector = &budget["spec"]["selector"];
     if selector.is_null() {
         return Vec::new();
@@ -135,7 +135,7 @@ fn parse_time(value: &Value) -> Option<Timestamp> {
 /// The status the controller writes for `budget`, given its namespace's pods
 /// and StatefulSets at `now`: the computed figures, or on failure upstream's
 /// fail-safe (no disruption allowed, condition SyncFailed with the error).
-pub fn budget_status(budget: &Value, pods: &[Value], sets: &[Value], now: Timestamp) -> Value {
+fn budget_status(budget: &Value, pods: &[Value], sets: &[Value], now: Timestamp) -> Value {
     let old = &budget["status"];
     let generation = budget["metadata"]["generation"].as_i64().unwrap_or(0);
     let selected = selected_pods(budget, pods);
@@ -240,7 +240,7 @@ fn items(
 }
 
 /// Write every budget's status that is out of date.
-pub fn sync_once(cluster: &Cluster) {
+fn sync_once(cluster: &Cluster) {
     let Ok(budgets) = cluster.list(&POD_DISRUPTION_BUDGETS, None, &ListOptions::default()) else {
         return;
     };
