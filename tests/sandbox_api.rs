@@ -260,6 +260,32 @@ async fn the_web_scenario_creates_applies_and_round_trips() {
         .parse()
         .unwrap_or_default();
     assert_eq!(generation, 2);
+
+    // A `kind: List` (what `kubectl get A B -o yaml` prints) applies: kubectl
+    // validates its items against /openapi/v2 first. The listing carries
+    // resourceVersions, so the roll-out to 1.26 must be over (as for replace).
+    kubectl_ok(&sandbox, &["rollout", "status", "sts/web", "--timeout=90s"]);
+    let listed = kubectl_ok(&sandbox, &["get", "sts,svc", "-o", "yaml"]);
+    assert!(listed.starts_with("apiVersion: v1\nitems:"), "{listed}");
+    let reapplied = kubectl_stdin(
+        &sandbox,
+        &["apply", "-f", "-"],
+        &listed.replace("nginx:1.26", "nginx:1.27"),
+    );
+    assert!(reapplied.status.success(), "{}", stderr(&reapplied));
+    assert!(
+        String::from_utf8_lossy(&reapplied.stdout).contains("statefulset.apps/web configured"),
+        "{}",
+        String::from_utf8_lossy(&reapplied.stdout)
+    );
+    assert_eq!(
+        jsonpath(
+            &sandbox,
+            "sts/web",
+            "{.spec.template.spec.containers[0].image}"
+        ),
+        "nginx:1.27"
+    );
     sandbox.shutdown().await;
 }
 

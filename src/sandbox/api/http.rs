@@ -284,6 +284,7 @@ enum Route {
     GroupsRoot,
     Group(String),
     GroupVersion(String, String),
+    OpenApiV2,
     OpenApiV3Index,
     OpenApiV3(String, String),
     Resource(Target),
@@ -312,6 +313,7 @@ impl Route {
             ["version"] => Route::Version,
             ["api"] => Route::CoreRoot,
             ["apis"] => Route::GroupsRoot,
+            ["openapi", "v2"] => Route::OpenApiV2,
             ["openapi", "v3"] => Route::OpenApiV3Index,
             ["openapi", "v3", "api", version] => {
                 Route::OpenApiV3(String::new(), version.to_string())
@@ -496,6 +498,15 @@ fn serve_non_resource(
                 &discovery::api_resource_list(&group, &version),
             )
         }
+        Route::OpenApiV2 if accept.contains("protobuf") => {
+            let mut response = Response::new(Body::from(openapi::v2_document_protobuf()));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(openapi::V2_PROTOBUF_CONTENT_TYPE),
+            );
+            response
+        }
+        Route::OpenApiV2 => json_response(StatusCode::OK, &openapi::v2_document()),
         Route::OpenApiV3Index => json_response(StatusCode::OK, &openapi::index()),
         Route::OpenApiV3(group, version) => {
             let doc =

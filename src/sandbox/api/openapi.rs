@@ -1,5 +1,6 @@
-//! A minimal OpenAPI v3 surface: the `/openapi/v3` index and one document per
-//! served group/version listing each resource path with its operations.
+//! A minimal OpenAPI surface: the `/openapi/v3` index and one document per
+//! served group/version listing each resource path with its operations, and
+//! an `/openapi/v2` document with no definitions.
 //!
 //! It exists so kubectl's field-validation probe finds the `fieldValidation`
 //! query parameter on PATCH for our kinds and sends `fieldValidation=Strict`
@@ -29,6 +30,54 @@ fn content_hash(text: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{hash:016X}")
+}
+
+/// The Content-Type kube-openapi answers kubectl's
+/// `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf` with
+/// (the `@` does not parse as a media type, so the answer spells it `.`).
+pub const V2_PROTOBUF_CONTENT_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2` as JSON: the swagger header with no paths or definitions.
+pub fn v2_document() -> Value {
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": GIT_VERSION},
+        "paths": {},
+        "definitions": {},
+    })
+}
+
+/// The same document in gnostic's OpenAPIv2 protobuf encoding (`Document`:
+/// swagger = 1, info = 2 {title = 1, version = 2}, paths = 8,
+/// definitions = 9). kubectl reads it to validate the items of a `kind:
+/// List` client-side; with no definitions it validates nothing there and
+/// leaves the objects to the server, as it does for any kind the schema
+/// lacks.
+pub fn v2_document_protobuf() -> Vec<u8> {
+    fn bytes_field(number: u8, bytes: &[u8]) -> Vec<u8> {
+        let mut field = vec![number << 3 | 2];
+        let mut len = bytes.len();
+        while len >= 0x80 {
+            field.push((len as u8 & 0x7f) | 0x80);
+            len >>= 7;
+        }
+        field.push(len as u8);
+        field.extend_from_slice(bytes);
+        field
+    }
+    let info = [
+        bytes_field(1, b"Kubernetes"),
+        bytes_field(2, GIT_VERSION.as_bytes()),
+    ]
+    .concat();
+    [
+        bytes_field(1, b"2.0"),
+        bytes_field(2, &info),
+        bytes_field(8, &[]),
+        bytes_field(9, &[]),
+    ]
+    .concat()
 }
 
 pub fn index() -> Value {
