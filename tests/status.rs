@@ -205,7 +205,7 @@ async fn web_behind_a_headless_service_has_dns_names_listed_in_its_endpoint_slic
     assert!(
         blocking["summary"]
             .as_str()
-            .is_some_and(|s| s.contains("(minAvailable: 3)")),
+            .is_some_and(|s| s.contains("(minAvailable 3)")),
         "{blocking}"
     );
     let fix = blocking["fix"].as_str().unwrap_or_default();

@@ -905,12 +905,13 @@ fn budget_blocking_eviction(input: &Input<'_, '_>, budget: &PodDisruptionBudget)
         return None;
     }
     let name = budget.metadata.name.as_deref().unwrap_or_default();
-    let spec = budget.spec.as_ref()?;
-    let rule = match (&spec.max_unavailable, &spec.min_available) {
-        (Some(max), _) => format!("maxUnavailable: {}", super::report::int_or_string(max)),
-        (None, Some(min)) => format!("minAvailable: {}", super::report::int_or_string(min)),
-        (None, None) => return None,
-    };
+    let rule = &input
+        .report
+        .disruption_budgets
+        .iter()
+        .flatten()
+        .find(|summary| summary.name == name)?
+        .rule;
     Some(check(
         CheckId::PdbBlocksEviction,
         Severity::Warn,

@@ -306,7 +306,7 @@ fn budget_summary(budget: &PodDisruptionBudget) -> BudgetSummary {
     }
 }
 
-pub fn int_or_string(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
+fn int_or_string(value: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     match value {
         IntOrString::Int(n) => n.to_string(),
