@@ -587,6 +587,19 @@ async fn a_drain_evicts_one_pod_at_a_time_under_a_budget_and_waits_for_it() {
         )
     };
     assert_eq!(taints(), "node.kubernetes.io/unschedulable");
+    // status names what holds the roll-out: the scheduler's reason.
+    let status = tokio::task::block_in_place(|| {
+        support::kubectl_sts(&sandbox, &["status", "web", "-o", "json"])
+    });
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let rollout = &report["update"]["rollout"];
+    assert_eq!(rollout["pod"], pending[0].as_str(), "{rollout}");
+    assert!(
+        rollout["reason"].as_str().is_some_and(
+            |r| r.contains("not scheduled") && r.contains("1 node(s) were unschedulable")
+        ),
+        "{rollout}"
+    );
 
     // Uncordoned, the replacement starts and the budget allows one again.
     kubectl_ok(&sandbox, &["uncordon", "sandbox-node"]);

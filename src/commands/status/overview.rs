@@ -71,9 +71,9 @@ fn rollout_cell(rollout: &Rollout) -> Styled {
         RolloutState::InProgress => Tone::Warn,
         RolloutState::Stalled => Tone::Bad,
     };
-    let text = match (&rollout.pod, &rollout.reason) {
-        (Some(pod), Some(_)) => format!("{} at {pod}", rollout.state.as_str()),
-        (Some(pod), None) => format!("{}, waiting for {pod}", rollout.state.as_str()),
+    let text = match (&rollout.pod, rollout.state) {
+        (Some(pod), RolloutState::Stalled) => format!("{} at {pod}", rollout.state.as_str()),
+        (Some(pod), _) => format!("{}, waiting for {pod}", rollout.state.as_str()),
         _ => rollout.state.as_str().to_string(),
     };
     Styled::new(text, tone)

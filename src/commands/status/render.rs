@@ -112,9 +112,12 @@ pub fn report(report: &StatusReport, styling: Styling) -> String {
         rollout.message
     );
     if let Some(pod) = &rollout.pod {
-        match &rollout.reason {
-            Some(reason) => rollout_text.push_str(&format!(", blocked by {pod}: {reason}")),
-            None => rollout_text.push_str(&format!(", waiting for {pod}")),
+        match (&rollout.reason, rollout.state) {
+            (Some(reason), RolloutState::Stalled) => {
+                rollout_text.push_str(&format!(", blocked by {pod}: {reason}"))
+            }
+            (Some(reason), _) => rollout_text.push_str(&format!(", waiting for {pod}: {reason}")),
+            (None, _) => rollout_text.push_str(&format!(", waiting for {pod}")),
         }
     }
     field(&mut out, "Rollout", &rollout_text);

@@ -111,7 +111,8 @@ pub struct Rollout {
     pub pod: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ordinal: Option<i32>,
-    /// Why that pod blocks (stalled only).
+    /// Why that pod blocks (stalled), or what holds it while the rollout is
+    /// in progress (the scheduler's reason, when it has one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The rollout's pod is on the update revision.
@@ -531,12 +532,19 @@ pub fn rollout(related: &Related<'_>, now: Timestamp) -> Rollout {
                 .any(|(o, pod)| o == ordinal && on_update(pod))
         });
     let waiting_on = lowest_unready.or(next_to_update);
+    // The scheduler's reason is worth saying at once (a cordoned node, claims
+    // still binding), long before the pod counts as stalled.
+    let unscheduled = in_range_pods
+        .iter()
+        .find(|(ordinal, _)| Some(*ordinal) == waiting_on)
+        .and_then(|(_, pod)| sts::unscheduled_reason(pod))
+        .map(|why| format!("Pending, not scheduled: {why}"));
     Rollout {
         state: RolloutState::InProgress,
         message: kubectl.message,
         pod: waiting_on.map(|ordinal| sts::pod_name(set_name, ordinal)),
         ordinal: waiting_on,
-        reason: None,
+        reason: unscheduled,
         on_update_revision: None,
     }
 }
@@ -877,6 +885,30 @@ mod tests {
         assert_eq!(rollout.state, RolloutState::InProgress);
         assert_eq!(rollout.pod.as_deref(), Some("web-2"));
         assert_eq!(rollout.reason, None);
+
+        // Held by the scheduler (a cordoned node): still progress, with its reason.
+        let mut cordoned = snapshot.clone();
+        let status = cordoned.inventory.pods[2].status.as_mut().unwrap();
+        status.container_statuses = None;
+        status.phase = Some("Pending".into());
+        status.conditions = serde_saphyr::from_str(
+            "[{type: PodScheduled, status: 'False', reason: Unschedulable, \
+             message: '0/1 nodes are available: 1 node(s) were unschedulable.', \
+             lastTransitionTime: '2026-11-23T08:59:50Z'}]",
+        )
+        .ok();
+        let report = report_of(&cordoned);
+        let rollout = &report.update.rollout;
+        assert_eq!(rollout.state, RolloutState::InProgress);
+        assert_eq!(
+            rollout.reason.as_deref(),
+            Some("Pending, not scheduled: 0/1 nodes are available: 1 node(s) were unschedulable")
+        );
+        let text = super::super::render::report(&report, crate::output::Styling::plain());
+        assert!(
+            text.contains(", waiting for web-2: Pending, not scheduled: 0/1 nodes"),
+            "{text}"
+        );
 
         // Unready for longer than the stall limit is a stall even without restarts.
         let report = report_at(&snapshot, "2026-11-23T09:02:00Z");
