@@ -163,6 +163,25 @@ async fn kubectl_reads_version_resources_and_namespaces() {
         ],
     );
     assert_eq!(budget, "50%");
+    // It selects no pod, which its controller says as an event on it.
+    let no_pods = support::eventually(Duration::from_secs(10), || {
+        let events = kubectl_ok(
+            &sandbox,
+            &[
+                "-n",
+                "staging",
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.kind=PodDisruptionBudget,reason=NoPods",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ],
+        );
+        (events == "No matching pods found").then_some(())
+    })
+    .await;
+    assert!(no_pods.is_some(), "no NoPods event on the budget");
     // A kind the sandbox does not serve is not found, as on a server without it.
     let deployment = kubectl(&sandbox, &["create", "deployment", "x", "--image=nginx"]);
     assert!(!deployment.status.success());

@@ -13,10 +13,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::resync::{self, Wake};
+use super::events::{self, EventType, ObjectReference};
+use super::resync::{self, RepeatFilter, Wake};
 use crate::sandbox::api::cluster::{Change, Cluster, ListOptions, Subresource, WriteOptions};
-use crate::sandbox::api::selectors::{LabelSelector, labels_of};
+use crate::sandbox::api::selectors::{LabelSelector, labels_of, selector_string};
 use crate::sandbox::resources::{POD_DISRUPTION_BUDGETS, PODS, STATEFUL_SETS};
+
+/// The event source of upstream's controller manager.
+const COMPONENT: &str = "controllermanager";
 
 /// How long an evicted pod counts as disrupted while its deletion is
 /// pending (upstream's `DeletionTimeout`).
@@ -126,6 +130,56 @@ fn expected_and_desired(
             Ok((expected, scaled_value(percent, expected, true)?))
         }
     }
+}
+
+/// The events a sync of `budget` records, as upstream's controller does:
+/// no pods selected (Normal NoPods), the expected count not computable
+/// (Warning CalculateExpectedPodCountFailed), or selected pods without a
+/// controller under a rule that needs their scale (Warning UnmanagedPods).
+fn budget_events(
+    budget: &Value,
+    pods: &[Value],
+    sets: &[Value],
+) -> Vec<(EventType, &'static str, String)> {
+    let selected = selected_pods(budget, pods);
+    let spec = &budget["spec"];
+    let mut events = Vec::new();
+    if selected.is_empty() {
+        events.push((
+            EventType::Normal,
+            "NoPods",
+            "No matching pods found".to_string(),
+        ));
+    }
+    if let Err(message) = expected_and_desired(spec, &selected, sets) {
+        events.push((
+            EventType::Warning,
+            "CalculateExpectedPodCountFailed",
+            format!("Failed to calculate the number of expected pods: {message}"),
+        ));
+    }
+    let needs_scale = !spec["maxUnavailable"].is_null() || spec["minAvailable"].is_string();
+    let unmanaged = selected.iter().any(|pod| {
+        !pod["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["controller"] == true)
+    });
+    if needs_scale && unmanaged {
+        events.push((
+            EventType::Warning,
+            "UnmanagedPods",
+            format!(
+                "Pods selected by this PodDisruptionBudget (selector: {}) were found to be unmanaged. \
+                 As a result, the status of the PDB cannot be calculated correctly, which may result \
+                 in undefined behavior. To account for these pods please set \".spec.minAvailable\" \
+                 field of the PDB to an integer value.",
+                selector_string(&spec["selector"])
+            ),
+        ));
+    }
+    events
 }
 
 fn parse_time(value: &Value) -> Option<Timestamp> {
@@ -239,8 +293,11 @@ fn items(
         .unwrap_or_default()
 }
 
-/// Write every budget's status that is out of date.
-fn sync_once(cluster: &Cluster) {
+/// How often a still-true budget event is recorded again.
+const EVENT_REPEAT: Duration = Duration::from_secs(15 * 60);
+
+/// Write every budget's status that is out of date, and its events.
+fn sync_once(cluster: &Cluster, reported: &mut RepeatFilter) {
     let Ok(budgets) = cluster.list(&POD_DISRUPTION_BUDGETS, None, &ListOptions::default()) else {
         return;
     };
@@ -257,6 +314,13 @@ fn sync_once(cluster: &Cluster) {
                 items(cluster, &STATEFUL_SETS, &ns),
             )
         });
+        let uid = budget["metadata"]["uid"].as_str().unwrap_or_default();
+        for (type_, reason, message) in budget_events(&budget, pods, sets) {
+            if reported.should_report(uid, &format!("{reason}: {message}"), EVENT_REPEAT) {
+                let involved = ObjectReference::of(&budget);
+                events::record(cluster, &involved, type_, reason, &message, COMPONENT);
+            }
+        }
         let status = budget_status(&budget, pods, sets, now);
         if same_status(&budget["status"], &status) {
             continue;
@@ -304,8 +368,9 @@ const RESYNC: Duration = Duration::from_secs(15);
 /// Keep every budget's status current until the cluster goes away.
 pub async fn run(cluster: Cluster) {
     let mut changes = cluster.subscribe();
+    let mut reported = RepeatFilter::default();
     loop {
-        sync_once(&cluster);
+        sync_once(&cluster, &mut reported);
         if resync::next_wake(&mut changes, is_relevant, RESYNC).await == Wake::Closed {
             return;
         }
@@ -416,6 +481,43 @@ mod tests {
         let status = budget_status(&unselective, &pods, &[], now());
         assert_eq!(status["expectedPods"], 0);
         assert_eq!(status["disruptionsAllowed"], 0);
+    }
+
+    #[test]
+    fn budgets_record_why_their_figures_cannot_be_trusted() {
+        let sets = vec![set("db", "set-uid", 3)];
+        let reasons = |budget: &Value, pods: &[Value]| -> Vec<&'static str> {
+            budget_events(budget, pods, &sets)
+                .into_iter()
+                .map(|(_, r, _)| r)
+                .collect()
+        };
+        let max_one = budget(json!({"maxUnavailable": 1}));
+        assert_eq!(reasons(&max_one, &[pod("db-0", true)]), Vec::<&str>::new());
+        assert_eq!(reasons(&max_one, &[]), ["NoPods"]);
+        let mut bare = pod("db-9", true);
+        bare["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ownerReferences");
+        let events = budget_events(&max_one, &[bare.clone()], &sets);
+        assert_eq!(events[0].1, "UnmanagedPods");
+        assert!(
+            events[0].2.contains("(selector: app=db)"),
+            "{}",
+            events[0].2
+        );
+        // An integer minAvailable counts pods, so unmanaged ones are fine.
+        assert_eq!(
+            reasons(&budget(json!({"minAvailable": 1})), &[bare]),
+            Vec::<&str>::new()
+        );
+        let orphaned = budget_events(&max_one, &[pod("db-0", true)], &[]);
+        assert_eq!(orphaned[0].1, "CalculateExpectedPodCountFailed");
+        assert_eq!(
+            orphaned[0].2,
+            "Failed to calculate the number of expected pods: found no controllers for pod \"db-0\""
+        );
     }
 
     #[test]
