@@ -59,6 +59,15 @@ async fn kubectl_reads_version_resources_and_namespaces() {
         );
     }
 
+    // The node's heartbeat Lease, as `kubectl describe node` reads it.
+    let node = kubectl_ok(&sandbox, &["describe", "node", "sandbox-node"]);
+    assert!(node.contains("HolderIdentity:  sandbox-node"), "{node}");
+    let leases = kubectl_ok(&sandbox, &["get", "leases", "-n", "kube-node-lease"]);
+    assert!(
+        leases.starts_with("NAME           HOLDER         AGE\nsandbox-node   sandbox-node"),
+        "{leases}"
+    );
+
     // Imperative creates send protobuf bodies; these kinds must be understood.
     let created = kubectl_ok(&sandbox, &["create", "namespace", "staging"]);
     assert_eq!(created.trim(), "namespace/staging created");

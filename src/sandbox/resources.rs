@@ -124,6 +124,8 @@ resource!(STORAGE_CLASSES, "storage.k8s.io", "v1", "StorageClass", "storageclass
     short: ["sc"], namespaced: false, sub: [], categories: [], status: false);
 resource!(POD_DISRUPTION_BUDGETS, "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget",
     short: ["pdb"], namespaced: true, sub: ["status"], categories: [], status: true);
+resource!(LEASES, "coordination.k8s.io", "v1", "Lease", "leases", "lease",
+    short: [], namespaced: true, sub: [], categories: [], status: false);
 resource!(ROLES, "rbac.authorization.k8s.io", "v1", "Role", "roles", "role",
     short: [], namespaced: true, sub: [], categories: [], status: false);
 resource!(ROLE_BINDINGS, "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding",
@@ -158,6 +160,7 @@ pub static ALL: &[&ResourceType] = &[
     &EVENTS_V1,
     &STORAGE_CLASSES,
     &POD_DISRUPTION_BUDGETS,
+    &LEASES,
     &ROLES,
     &ROLE_BINDINGS,
     &CLUSTER_ROLES,

@@ -28,8 +28,8 @@ pub use super::store::Snapshot;
 pub use super::store::{Change, WatchEvent, WatchEventType, WatchFilter};
 use super::store::{DEFAULT_HISTORY_LIMIT, Store, object_key};
 use crate::sandbox::resources::{
-    self, EVENTS, EVENTS_V1, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS,
-    ResourceType, STATEFUL_SETS, STORAGE_CLASSES,
+    self, EVENTS, EVENTS_V1, LEASES, NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS,
+    PERSISTENT_VOLUMES, PODS, ResourceType, STATEFUL_SETS, STORAGE_CLASSES,
 };
 
 /// Which part of an object a write addresses.
@@ -263,6 +263,32 @@ impl Cluster {
             self.ensure(&NODES, None, node, &opts);
         }
         self.refresh_node_status();
+        self.ensure_node_lease();
+    }
+
+    /// The node's heartbeat Lease in kube-node-lease (`kubectl describe node`
+    /// shows it), held by the node and owned by it, as the kubelet keeps it.
+    fn ensure_node_lease(&self) {
+        let Ok(node) = self.get(&NODES, None, NODE_NAME) else {
+            return;
+        };
+        let renewed = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        let lease = json!({
+            "metadata": {
+                "name": NODE_NAME,
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": NODE_NAME,
+                                     "uid": node["metadata"]["uid"]}],
+            },
+            "spec": {"holderIdentity": NODE_NAME, "leaseDurationSeconds": 40, "renewTime": renewed},
+        });
+        self.ensure(
+            &LEASES,
+            Some("kube-node-lease"),
+            lease,
+            &WriteOptions::default(),
+        );
     }
 
     fn ensure(&self, rt: &ResourceType, ns: Option<&str>, object: Value, opts: &WriteOptions) {

@@ -174,6 +174,7 @@ enum Printer {
     Secret,
     ServiceAccount,
     PodDisruptionBudget,
+    Lease,
     Role,
     RoleBinding,
     /// The generic convertor: NAME and CREATED AT.
@@ -200,6 +201,7 @@ impl Printer {
             ("", "Secret") => Printer::Secret,
             ("", "ServiceAccount") => Printer::ServiceAccount,
             ("policy", "PodDisruptionBudget") => Printer::PodDisruptionBudget,
+            ("coordination.k8s.io", "Lease") => Printer::Lease,
             ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Printer::Role,
             ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
                 Printer::RoleBinding
@@ -348,6 +350,7 @@ impl Printer {
                 },
             ],
             Printer::ConfigMap => vec![NAME, col("Data", "string", docs::CONFIG_MAP_DATA), AGE],
+            Printer::Lease => vec![NAME, col("Holder", "string", docs::LEASE_HOLDER), AGE],
             Printer::Secret => vec![
                 NAME,
                 col("Type", "string", docs::SECRET_TYPE),
@@ -456,6 +459,7 @@ impl Printer {
                 let count = key_count(&obj["data"]) + key_count(&obj["binaryData"]);
                 vec![name, json!(count), age]
             }
+            Printer::Lease => vec![name, json!(str_at(&obj["spec"]["holderIdentity"])), age],
             Printer::Secret => {
                 // stringData is folded into data by the decode, so count both once.
                 let mut keys: Vec<&String> = Vec::new();
@@ -1318,6 +1322,7 @@ mod docs {
     pub const EVENT_COUNT: &str = "The number of times this event has occurred.";
     pub const SECRET_TYPE: &str = "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types";
     pub const SECRET_DATA: &str = "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4";
+    pub const LEASE_HOLDER: &str = "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.";
     pub const CONFIG_MAP_DATA: &str = "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
     pub const SERVICE_ACCOUNT_SECRETS: &str = "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret";
     pub const CLAIM_PHASE: &str = "phase represents the current phase of PersistentVolumeClaim.";
