@@ -76,7 +76,28 @@ fn recorded_step(set: &StatefulSet) -> Option<usize> {
         .and_then(|state| state.current_step)
 }
 
-/// Record partition and step changes and pod creations while a canary runs.
+/// Partition and step changes and pod creations, recorded while a canary runs.
+struct Recording {
+    journal: Journal,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Recording {
+    /// Starts the watches and gives them time to be established.
+    async fn start(client: kube::Client) -> Recording {
+        let (journal, tasks) = record(client);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Recording { journal, tasks }
+    }
+
+    /// Lets the last events arrive, stops, and gives what was seen in order.
+    async fn finish(self) -> Vec<Seen> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.tasks.iter().for_each(|task| task.abort());
+        in_order(&self.journal)
+    }
+}
+
 fn record(client: kube::Client) -> (Journal, Vec<tokio::task::JoinHandle<()>>) {
     let seen: Journal = Arc::new(Mutex::new(Vec::new()));
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
@@ -153,8 +174,7 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
         .as_ref()
         .and_then(|s| s.current_revision.clone())
         .expect("revision");
-    let (seen, recorders) = record(client.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recording = Recording::start(client.clone()).await;
 
     let output = kubectl_sts(
         &sandbox,
@@ -171,10 +191,8 @@ async fn a_canary_steps_the_partition_and_updates_pods_highest_first() {
         ],
     );
     assert!(output.status.success(), "{}", output_text(&output));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    recorders.iter().for_each(|task| task.abort());
 
-    let seen = in_order(&seen);
+    let seen = recording.finish().await;
     let partitions: Vec<i32> = seen
         .iter()
         .filter_map(|s| match s {
@@ -528,8 +546,7 @@ async fn an_on_delete_canary_deletes_pods_highest_first_step_by_step() {
         .status
         .and_then(|s| s.current_revision)
         .expect("revision");
-    let (seen, recorders) = record(client.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recording = Recording::start(client.clone()).await;
 
     let output = kubectl_sts(
         &sandbox,
@@ -547,10 +564,8 @@ async fn an_on_delete_canary_deletes_pods_highest_first_step_by_step() {
         ],
     );
     assert!(output.status.success(), "{}", output_text(&output));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    recorders.iter().for_each(|task| task.abort());
 
-    let seen = in_order(&seen);
+    let seen = recording.finish().await;
     // The partition is never written under OnDelete (the controller ignores it).
     assert!(
         seen.iter()
@@ -635,8 +650,7 @@ async fn a_crashing_on_delete_canary_deletes_its_pods_back_to_the_old_revision()
         .status
         .and_then(|s| s.current_revision)
         .expect("revision");
-    let (seen, recorders) = record(client.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recording = Recording::start(client.clone()).await;
 
     let output = kubectl_sts(
         &sandbox,
@@ -659,11 +673,9 @@ async fn a_crashing_on_delete_canary_deletes_its_pods_back_to_the_old_revision()
         "{}",
         output_text(&output)
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    recorders.iter().for_each(|task| task.abort());
 
     // Only step 1's pod (web-2) ever ran the crashing revision, and it came back on the old one.
-    let seen = in_order(&seen);
+    let seen = recording.finish().await;
     let created: Vec<(i32, bool)> = seen
         .iter()
         .filter_map(|s| match s {
