@@ -5,7 +5,8 @@
 //! allowed now. The eviction subresource (`api/eviction.rs`) reads that
 //! figure, which is how a budget makes `kubectl drain` wait.
 //!
-//! `budget_status` is pure; `run` keeps every budget's status current.
+//! `assess` (status and events from one reading of the pods) is pure; `run`
+//! keeps every budget's status current.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -111,12 +112,27 @@ fn expected_scale(pods: &[&Value], sets: &[Value]) -> Result<i64, String> {
     Ok(scales.values().sum())
 }
 
-/// (expected pods, desired healthy), as `getExpectedPodCount` works them out.
-fn expected_and_desired(
-    spec: &Value,
-    pods: &[&Value],
+/// (expected pods, desired healthy), or why they cannot be worked out.
+type Figures = Result<(i64, i64), String>;
+
+/// What one sync makes of a budget, from its namespace's pods and
+/// StatefulSets: the status to write and the events to record.
+fn assess(
+    budget: &Value,
+    pods: &[Value],
     sets: &[Value],
-) -> Result<(i64, i64), String> {
+    now: Timestamp,
+) -> (Value, Vec<(EventType, &'static str, String)>) {
+    let selected = selected_pods(budget, pods);
+    let figures = expected_and_desired(&budget["spec"], &selected, sets);
+    (
+        budget_status(budget, &selected, &figures, now),
+        budget_events(budget, &selected, &figures),
+    )
+}
+
+/// (expected pods, desired healthy), as `getExpectedPodCount` works them out.
+fn expected_and_desired(spec: &Value, pods: &[&Value], sets: &[Value]) -> Figures {
     if !spec["maxUnavailable"].is_null() {
         let expected = expected_scale(pods, sets)?;
         let max_unavailable = scaled_value(&spec["maxUnavailable"], expected, true)?;
@@ -138,10 +154,9 @@ fn expected_and_desired(
 /// controller under a rule that needs their scale (Warning UnmanagedPods).
 fn budget_events(
     budget: &Value,
-    pods: &[Value],
-    sets: &[Value],
+    selected: &[&Value],
+    figures: &Figures,
 ) -> Vec<(EventType, &'static str, String)> {
-    let selected = selected_pods(budget, pods);
     let spec = &budget["spec"];
     let mut events = Vec::new();
     if selected.is_empty() {
@@ -151,7 +166,7 @@ fn budget_events(
             "No matching pods found".to_string(),
         ));
     }
-    if let Err(message) = expected_and_desired(spec, &selected, sets) {
+    if let Err(message) = figures {
         events.push((
             EventType::Warning,
             "CalculateExpectedPodCountFailed",
@@ -189,12 +204,11 @@ fn parse_time(value: &Value) -> Option<Timestamp> {
 /// The status the controller writes for `budget`, given its namespace's pods
 /// and StatefulSets at `now`: the computed figures, or on failure upstream's
 /// fail-safe (no disruption allowed, condition SyncFailed with the error).
-fn budget_status(budget: &Value, pods: &[Value], sets: &[Value], now: Timestamp) -> Value {
+fn budget_status(budget: &Value, selected: &[&Value], figures: &Figures, now: Timestamp) -> Value {
     let old = &budget["status"];
     let generation = budget["metadata"]["generation"].as_i64().unwrap_or(0);
-    let selected = selected_pods(budget, pods);
-    let (expected, desired) = match expected_and_desired(&budget["spec"], &selected, sets) {
-        Ok(figures) => figures,
+    let (expected, desired) = match figures {
+        Ok(figures) => *figures,
         Err(message) => {
             let mut status = old.clone();
             status["disruptionsAllowed"] = json!(0);
@@ -207,7 +221,7 @@ fn budget_status(budget: &Value, pods: &[Value], sets: &[Value], now: Timestamp)
     let timeout = jiff::SignedDuration::try_from(DELETION_TIMEOUT).unwrap_or_default();
     // Evicted pods not yet being deleted, until their deletion is overdue.
     let mut disrupted = BTreeMap::new();
-    for pod in &selected {
+    for pod in selected {
         let name = pod["metadata"]["name"].as_str().unwrap_or_default();
         let since = &old["disruptedPods"][name];
         if let Some(at) = parse_time(since).filter(|at| !is_deleting(pod) && *at + timeout > now) {
@@ -315,13 +329,13 @@ fn sync_once(cluster: &Cluster, reported: &mut RepeatFilter) {
             )
         });
         let uid = budget["metadata"]["uid"].as_str().unwrap_or_default();
-        for (type_, reason, message) in budget_events(&budget, pods, sets) {
+        let (status, budget_events) = assess(&budget, pods, sets, now);
+        for (type_, reason, message) in budget_events {
             if reported.should_report(uid, &format!("{reason}: {message}"), EVENT_REPEAT) {
                 let involved = ObjectReference::of(&budget);
                 events::record(cluster, &involved, type_, reason, &message, COMPONENT);
             }
         }
-        let status = budget_status(&budget, pods, sets, now);
         if same_status(&budget["status"], &status) {
             continue;
         }
@@ -409,7 +423,7 @@ mod tests {
     fn max_unavailable_one_allows_one_disruption_while_all_are_ready() {
         let pods = vec![pod("db-0", true), pod("db-1", true), pod("db-2", true)];
         let sets = vec![set("db", "set-uid", 3)];
-        let status = budget_status(&budget(json!({"maxUnavailable": 1})), &pods, &sets, now());
+        let status = assess(&budget(json!({"maxUnavailable": 1})), &pods, &sets, now()).0;
         assert_eq!(status["expectedPods"], 3);
         assert_eq!(status["desiredHealthy"], 2);
         assert_eq!(status["currentHealthy"], 3);
@@ -419,7 +433,7 @@ mod tests {
         assert_eq!(status["conditions"][0]["reason"], "SufficientPods");
         // One pod not Ready uses the budget up.
         let pods = vec![pod("db-0", true), pod("db-1", false), pod("db-2", true)];
-        let status = budget_status(&budget(json!({"maxUnavailable": 1})), &pods, &sets, now());
+        let status = assess(&budget(json!({"maxUnavailable": 1})), &pods, &sets, now()).0;
         assert_eq!(status["disruptionsAllowed"], 0);
         assert_eq!(status["conditions"][0]["reason"], "InsufficientPods");
     }
@@ -429,21 +443,22 @@ mod tests {
         // Two of five replicas exist; 50% of the set's 5 is 3 (rounded up).
         let pods = vec![pod("db-0", true), pod("db-1", true)];
         let sets = vec![set("db", "set-uid", 5)];
-        let status = budget_status(&budget(json!({"minAvailable": "50%"})), &pods, &sets, now());
+        let status = assess(&budget(json!({"minAvailable": "50%"})), &pods, &sets, now()).0;
         assert_eq!(status["expectedPods"], 5);
         assert_eq!(status["desiredHealthy"], 3);
         assert_eq!(status["disruptionsAllowed"], 0);
         // An integer minAvailable counts the pods that exist instead.
-        let status = budget_status(&budget(json!({"minAvailable": 1})), &pods, &sets, now());
+        let status = assess(&budget(json!({"minAvailable": 1})), &pods, &sets, now()).0;
         assert_eq!(status["expectedPods"], 2);
         assert_eq!(status["disruptionsAllowed"], 1);
         // maxUnavailable 34% of 5 rounds up to 2 unavailable.
-        let status = budget_status(
+        let status = assess(
             &budget(json!({"maxUnavailable": "34%"})),
             &pods,
             &sets,
             now(),
-        );
+        )
+        .0;
         assert_eq!(status["desiredHealthy"], 3);
     }
 
@@ -453,12 +468,12 @@ mod tests {
         let sets = vec![set("db", "set-uid", 3)];
         let mut evicted = budget(json!({"maxUnavailable": 1}));
         evicted["status"]["disruptedPods"] = json!({"db-0": "2026-11-23T11:59:30Z"});
-        let status = budget_status(&evicted, &pods, &sets, now());
+        let status = assess(&evicted, &pods, &sets, now()).0;
         assert_eq!(status["currentHealthy"], 2);
         assert_eq!(status["disruptionsAllowed"], 0);
         assert_eq!(status["disruptedPods"]["db-0"], "2026-11-23T11:59:30Z");
         evicted["status"]["disruptedPods"] = json!({"db-0": "2026-11-23T11:50:00Z"});
-        let status = budget_status(&evicted, &pods, &sets, now());
+        let status = assess(&evicted, &pods, &sets, now()).0;
         assert_eq!(status["currentHealthy"], 3);
         assert!(status.get("disruptedPods").is_none(), "{status}");
     }
@@ -466,7 +481,7 @@ mod tests {
     #[test]
     fn a_missing_controller_fails_safe_and_no_selector_selects_nothing() {
         let pods = vec![pod("db-0", true)];
-        let status = budget_status(&budget(json!({"maxUnavailable": 1})), &pods, &[], now());
+        let status = assess(&budget(json!({"maxUnavailable": 1})), &pods, &[], now()).0;
         assert_eq!(status["disruptionsAllowed"], 0);
         assert_eq!(status["conditions"][0]["reason"], "SyncFailed");
         assert_eq!(
@@ -478,7 +493,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("selector");
-        let status = budget_status(&unselective, &pods, &[], now());
+        let status = assess(&unselective, &pods, &[], now()).0;
         assert_eq!(status["expectedPods"], 0);
         assert_eq!(status["disruptionsAllowed"], 0);
     }
@@ -487,7 +502,8 @@ mod tests {
     fn budgets_record_why_their_figures_cannot_be_trusted() {
         let sets = vec![set("db", "set-uid", 3)];
         let reasons = |budget: &Value, pods: &[Value]| -> Vec<&'static str> {
-            budget_events(budget, pods, &sets)
+            assess(budget, pods, &sets, now())
+                .1
                 .into_iter()
                 .map(|(_, r, _)| r)
                 .collect()
@@ -500,7 +516,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("ownerReferences");
-        let events = budget_events(&max_one, &[bare.clone()], &sets);
+        let events = assess(&max_one, &[bare.clone()], &sets, now()).1;
         assert_eq!(events[0].1, "UnmanagedPods");
         assert!(
             events[0].2.contains("(selector: app=db)"),
@@ -512,7 +528,7 @@ mod tests {
             reasons(&budget(json!({"minAvailable": 1})), &[bare]),
             Vec::<&str>::new()
         );
-        let orphaned = budget_events(&max_one, &[pod("db-0", true)], &[]);
+        let orphaned = assess(&max_one, &[pod("db-0", true)], &[], now()).1;
         assert_eq!(orphaned[0].1, "CalculateExpectedPodCountFailed");
         assert_eq!(
             orphaned[0].2,
