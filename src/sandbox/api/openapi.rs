@@ -11,6 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::discovery::GIT_VERSION;
+use super::protobuf::bytes_field;
 use crate::sandbox::resources::{self, ResourceType};
 
 /// `api/v1` or `apis/apps/v1`: the key of a group/version in the index.
@@ -55,17 +56,6 @@ pub fn v2_document() -> Value {
 /// leaves the objects to the server, as it does for any kind the schema
 /// lacks.
 pub fn v2_document_protobuf() -> Vec<u8> {
-    fn bytes_field(number: u8, bytes: &[u8]) -> Vec<u8> {
-        let mut field = vec![number << 3 | 2];
-        let mut len = bytes.len();
-        while len >= 0x80 {
-            field.push((len as u8 & 0x7f) | 0x80);
-            len >>= 7;
-        }
-        field.push(len as u8);
-        field.extend_from_slice(bytes);
-        field
-    }
     let info = [
         bytes_field(1, b"Kubernetes"),
         bytes_field(2, GIT_VERSION.as_bytes()),

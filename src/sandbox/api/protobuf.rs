@@ -46,6 +46,24 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, ApiError> {
     Err(malformed())
 }
 
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Field `number` length-delimited (a string, bytes or a message), for the
+/// documents the sandbox encodes (`/openapi/v2`).
+pub fn bytes_field(number: u64, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_varint(&mut out, number << 3 | 2);
+    put_varint(&mut out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+    out
+}
+
 /// The (field number, value) pairs of one message.
 fn fields(buf: &[u8]) -> Result<Vec<(u64, Wire<'_>)>, ApiError> {
     let mut pos = 0;
@@ -435,42 +453,26 @@ pub fn decode_object(body: &[u8], content_type: &str) -> Result<Value, ApiError>
 mod tests {
     use super::*;
 
-    const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
-
-    fn field(n: u64, bytes: &[u8]) -> Vec<u8> {
-        let mut out = vec![
-            u8::try_from(n << 3 | 2).unwrap(),
-            u8::try_from(bytes.len()).unwrap(),
-        ];
-        out.extend_from_slice(bytes);
+    fn varint_field(number: u64, value: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_varint(&mut out, number << 3);
+        put_varint(&mut out, value);
         out
     }
 
-    fn varint_field(n: u64, value: u64) -> Vec<u8> {
-        let mut out = vec![u8::try_from(n << 3).unwrap()];
-        let mut rest = value;
-        loop {
-            let byte = u8::try_from(rest & 0x7f).unwrap();
-            rest >>= 7;
-            if rest == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
-    }
+    const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 
     fn entry(key: &[u8], value: &[u8]) -> Vec<u8> {
-        [field(1, key), field(2, value)].concat()
+        [bytes_field(1, key), bytes_field(2, value)].concat()
     }
 
     fn envelope_of(kind: &str, object: &[u8]) -> Vec<u8> {
         let mut body = MAGIC.to_vec();
-        body.extend(field(
+        body.extend(bytes_field(
             1,
-            &[field(1, b"v1"), field(2, kind.as_bytes())].concat(),
+            &[bytes_field(1, b"v1"), bytes_field(2, kind.as_bytes())].concat(),
         ));
-        body.extend(field(2, object));
+        body.extend(bytes_field(2, object));
         body
     }
 
@@ -480,11 +482,16 @@ mod tests {
 
     #[test]
     fn access_review_attributes_are_read_by_field_number() {
-        let attrs = [field(1, b"default"), field(2, b"list"), field(5, b"pods")].concat();
-        let spec = field(1, &attrs);
+        let attrs = [
+            bytes_field(1, b"default"),
+            bytes_field(2, b"list"),
+            bytes_field(5, b"pods"),
+        ]
+        .concat();
+        let spec = bytes_field(1, &attrs);
         let decoded = decode(
             "SelfSubjectAccessReview",
-            &[field(1, b""), field(2, &spec)].concat(),
+            &[bytes_field(1, b""), bytes_field(2, &spec)].concat(),
         );
         assert_eq!(
             decoded["spec"]["resourceAttributes"],
@@ -496,34 +503,39 @@ mod tests {
 
     #[test]
     fn token_requests_keep_expiration_and_audiences() {
-        let spec = [field(1, b"api"), varint_field(4, 1200)].concat();
-        let decoded = decode("TokenRequest", &field(2, &spec));
+        let spec = [bytes_field(1, b"api"), varint_field(4, 1200)].concat();
+        let decoded = decode("TokenRequest", &bytes_field(2, &spec));
         assert_eq!(decoded["spec"]["expirationSeconds"], 1200);
         assert_eq!(decoded["spec"]["audiences"], json!(["api"]));
     }
 
     #[test]
     fn truncated_and_mistyped_bodies_are_bad_requests() {
-        let mut body = envelope_of("SelfSubjectAccessReview", &field(2, b"xx"));
+        let mut body = envelope_of("SelfSubjectAccessReview", &bytes_field(2, b"xx"));
         body.truncate(body.len() - 1);
         assert_eq!(decode_object(&body, PROTOBUF).unwrap_err().code, 400);
         assert_eq!(decode_object(b"{}", PROTOBUF).unwrap_err().code, 400);
         // A name (a string) sent as a number.
-        let mistyped = envelope_of("Namespace", &field(1, &varint_field(1, 7)));
+        let mistyped = envelope_of("Namespace", &bytes_field(1, &varint_field(1, 7)));
         assert_eq!(decode_object(&mistyped, PROTOBUF).unwrap_err().code, 400);
     }
 
     #[test]
     fn role_bindings_and_roles_decode_as_kubectl_create_sends_them() {
-        let subject = [field(1, b"User"), field(3, b"jane")].concat();
-        let role_ref = [field(2, b"Role"), field(3, b"reader")].concat();
+        let subject = [bytes_field(1, b"User"), bytes_field(3, b"jane")].concat();
+        let role_ref = [bytes_field(2, b"Role"), bytes_field(3, b"reader")].concat();
         let meta = [
-            field(1, b"jane-reads"),
-            field(3, b"db"),
-            field(11, &entry(b"team", b"data")),
+            bytes_field(1, b"jane-reads"),
+            bytes_field(3, b"db"),
+            bytes_field(11, &entry(b"team", b"data")),
         ]
         .concat();
-        let object = [field(1, &meta), field(2, &subject), field(3, &role_ref)].concat();
+        let object = [
+            bytes_field(1, &meta),
+            bytes_field(2, &subject),
+            bytes_field(3, &role_ref),
+        ]
+        .concat();
         let decoded = decode("RoleBinding", &object);
         assert_eq!(decoded["metadata"]["name"], "jane-reads");
         assert_eq!(decoded["metadata"]["namespace"], "db");
@@ -537,16 +549,20 @@ mod tests {
             json!({"kind": "Role", "name": "reader"})
         );
         let rule = [
-            field(1, b"get"),
-            field(1, b"list"),
-            field(2, b""),
-            field(2, b"apps"),
-            field(3, b"statefulsets"),
+            bytes_field(1, b"get"),
+            bytes_field(1, b"list"),
+            bytes_field(2, b""),
+            bytes_field(2, b"apps"),
+            bytes_field(3, b"statefulsets"),
         ]
         .concat();
         let decoded = decode(
             "Role",
-            &[field(1, &field(1, b"reader")), field(2, &rule)].concat(),
+            &[
+                bytes_field(1, &bytes_field(1, b"reader")),
+                bytes_field(2, &rule),
+            ]
+            .concat(),
         );
         assert_eq!(
             decoded["rules"],
@@ -556,13 +572,13 @@ mod tests {
 
     #[test]
     fn namespaces_and_config_maps_decode_as_kubectl_create_sends_them() {
-        let decoded = decode("Namespace", &field(1, &field(1, b"staging")));
+        let decoded = decode("Namespace", &bytes_field(1, &bytes_field(1, b"staging")));
         assert_eq!(decoded["kind"], "Namespace");
         assert_eq!(decoded["metadata"]["name"], "staging");
         let config_map = [
-            field(1, &field(1, b"settings")),
-            field(2, &entry(b"mode", b"fast")),
-            field(3, &entry(b"blob", &[0, 159, 146])),
+            bytes_field(1, &bytes_field(1, b"settings")),
+            bytes_field(2, &entry(b"mode", b"fast")),
+            bytes_field(3, &entry(b"blob", &[0, 159, 146])),
             varint_field(4, 1),
         ]
         .concat();
@@ -575,10 +591,10 @@ mod tests {
     #[test]
     fn secrets_carry_their_bytes_as_base64() {
         let secret = [
-            field(1, &field(1, b"db-password")),
-            field(2, &entry(b"password", b"s3cret")),
-            field(2, &entry(b"empty", b"")),
-            field(3, b"Opaque"),
+            bytes_field(1, &bytes_field(1, b"db-password")),
+            bytes_field(2, &entry(b"password", b"s3cret")),
+            bytes_field(2, &entry(b"empty", b"")),
+            bytes_field(3, b"Opaque"),
         ]
         .concat();
         let decoded = decode("Secret", &secret);
@@ -592,33 +608,38 @@ mod tests {
 
     #[test]
     fn services_decode_ports_target_ports_and_selector() {
-        let named_target = [varint_field(1, 1), field(3, b"http")].concat();
+        let named_target = [varint_field(1, 1), bytes_field(3, b"http")].concat();
         let numbered_target = [varint_field(1, 0), varint_field(2, 8080)].concat();
         let web = [
-            field(1, b"web"),
-            field(2, b"TCP"),
+            bytes_field(1, b"web"),
+            bytes_field(2, b"TCP"),
             varint_field(3, 80),
-            field(4, &named_target),
+            bytes_field(4, &named_target),
             varint_field(5, 0),
         ]
         .concat();
         let admin = [
-            field(1, b""),
+            bytes_field(1, b""),
             varint_field(3, 9000),
-            field(4, &numbered_target),
+            bytes_field(4, &numbered_target),
         ]
         .concat();
         let spec = [
-            field(1, &web),
-            field(1, &admin),
-            field(2, &entry(b"app", b"web")),
-            field(3, b"None"),
-            field(4, b"ClusterIP"),
+            bytes_field(1, &web),
+            bytes_field(1, &admin),
+            bytes_field(2, &entry(b"app", b"web")),
+            bytes_field(3, b"None"),
+            bytes_field(4, b"ClusterIP"),
             varint_field(13, 0),
         ]
         .concat();
         // The status Go always writes, empty, is skipped.
-        let object = [field(1, &field(1, b"web")), field(2, &spec), field(3, b"")].concat();
+        let object = [
+            bytes_field(1, &bytes_field(1, b"web")),
+            bytes_field(2, &spec),
+            bytes_field(3, b""),
+        ]
+        .concat();
         let decoded = decode("Service", &object);
         assert_eq!(
             decoded["spec"],
@@ -638,17 +659,22 @@ mod tests {
     #[test]
     fn disruption_budgets_decode_counts_percentages_and_selectors() {
         let one = [varint_field(1, 0), varint_field(2, 1)].concat();
-        let half = [varint_field(1, 1), field(3, b"50%")].concat();
+        let half = [varint_field(1, 1), bytes_field(3, b"50%")].concat();
         let selector = [
-            field(1, &entry(b"app", b"web")),
-            field(
+            bytes_field(1, &entry(b"app", b"web")),
+            bytes_field(
                 2,
-                &[field(1, b"tier"), field(2, b"In"), field(3, b"db")].concat(),
+                &[
+                    bytes_field(1, b"tier"),
+                    bytes_field(2, b"In"),
+                    bytes_field(3, b"db"),
+                ]
+                .concat(),
             ),
         ]
         .concat();
-        let spec = [field(2, &selector), field(3, &one)].concat();
-        let decoded = decode("PodDisruptionBudget", &field(2, &spec));
+        let spec = [bytes_field(2, &selector), bytes_field(3, &one)].concat();
+        let decoded = decode("PodDisruptionBudget", &bytes_field(2, &spec));
         assert_eq!(
             decoded["spec"],
             json!({
@@ -659,13 +685,16 @@ mod tests {
                 "maxUnavailable": 1
             })
         );
-        let decoded = decode("PodDisruptionBudget", &field(2, &field(1, &half)));
+        let decoded = decode(
+            "PodDisruptionBudget",
+            &bytes_field(2, &bytes_field(1, &half)),
+        );
         assert_eq!(decoded["spec"]["minAvailable"], "50%");
     }
 
     #[test]
     fn other_kinds_are_refused_with_what_to_do_instead() {
-        let body = envelope_of("Deployment", &field(1, &field(1, b"x")));
+        let body = envelope_of("Deployment", &bytes_field(1, &bytes_field(1, b"x")));
         let err = decode_object(&body, PROTOBUF).unwrap_err();
         assert_eq!(err.code, 415);
         assert!(err.message.contains("Deployment"), "{}", err.message);
